@@ -1,0 +1,69 @@
+"""The command line: parse, call the library, render. `rollcall` alone means `rollcall run`."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from .. import __version__
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class DefaultGroup(click.Group):
+    """A group whose default command is `run`, so `rollcall -p Yqcloud` works like `rollcall run -p Yqcloud`."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args or (args[0].startswith("-") and args[0] not in ("--help", "-h", "--version")):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="rollcall")
+def cli() -> None:
+    """Ask many LLM providers the same question at once, time every answer,
+    and say who is up, how fast, and why the others failed.
+
+    With no command, runs `rollcall run`: every working GPT4Free (g4f) provider that needs no
+    key gets "Hello, are you GPT 3.5?" at the same time.
+
+    \b
+    Exit codes: 0 every requirement held; 1 a requirement failed (--require, --min-ok,
+    checks); 2 bad usage or config; 130 interrupted (partial results still shown).
+    """
+
+
+from . import list_cmd, run_cmd  # noqa: E402  (commands register themselves on `cli`)
+
+cli.add_command(run_cmd.run)
+cli.add_command(list_cmd.list_providers)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: one-line errors, exit codes per DESIGN.md, and no hang at exit."""
+    try:
+        code = cli.main(args=argv, prog_name="rollcall", standalone_mode=False)
+    except click.exceptions.Abort:
+        code = EXIT_INTERRUPTED
+    except click.ClickException as exc:
+        click.echo(f"rollcall: error: {exc.format_message()}", err=True)
+        code = EXIT_USAGE if isinstance(exc, click.UsageError) else exc.exit_code
+    except KeyboardInterrupt:
+        code = EXIT_INTERRUPTED
+    code = code if isinstance(code, int) else EXIT_OK
+    _exit(code)
+
+
+def _exit(code: int) -> None:
+    # Provider threads abandoned at their deadline may still be blocked in sync I/O; they are
+    # daemons, but thread pools they started are joined at interpreter exit. Leave at once.
+    from ..isolation import live_workers
+
+    if live_workers():
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)

@@ -1,0 +1,151 @@
+"""Run untrusted async-generator code on its own daemon thread and event loop.
+
+g4f providers block in synchronous I/O, hang forever, burn CPU, print, and raise SystemExit.
+Each call therefore gets a daemon thread with a private event loop; items cross back to the
+caller's loop with their arrival time stamped on the worker. The caller's loop owns the deadline:
+when it stops listening, the worker is told to cancel and is then abandoned. A daemon thread
+never keeps the process from exiting (the CLI also ends with os._exit when workers are still alive).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import sys
+import threading
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any, TextIO
+
+_END = object()
+
+
+class ProviderCrash(Exception):
+    """Provider code raised a BaseException (SystemExit, KeyboardInterrupt, ...) on its thread."""
+
+
+class _ThreadRoutedStream(io.TextIOBase):
+    """sys.stdout/err stand-in: worker threads write into a small per-thread buffer, others pass.
+
+    Provider code that prints must not corrupt `--json -` on stdout or the live view.
+    """
+
+    def __init__(self, real: TextIO) -> None:
+        self.real = real
+        self.local = threading.local()
+
+    def write(self, s: str) -> int:
+        buf = getattr(self.local, "buffer", None)
+        if buf is None:
+            return self.real.write(s)
+        if buf.tell() < 8192:
+            buf.write(s[: 8192 - buf.tell()])
+        return len(s)
+
+    def flush(self) -> None:
+        if getattr(self.local, "buffer", None) is None:
+            self.real.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+
+_install_lock = threading.Lock()
+
+
+def _install_routers() -> tuple[_ThreadRoutedStream, _ThreadRoutedStream]:
+    with _install_lock:
+        if not isinstance(sys.stdout, _ThreadRoutedStream):
+            sys.stdout = _ThreadRoutedStream(sys.stdout)
+        if not isinstance(sys.stderr, _ThreadRoutedStream):
+            sys.stderr = _ThreadRoutedStream(sys.stderr)
+        return sys.stdout, sys.stderr  # type: ignore[return-value]
+
+
+_live_workers: set[threading.Thread] = set()
+
+
+def live_workers() -> int:
+    """How many worker threads are still running (abandoned after a deadline, or still busy)."""
+    return sum(1 for t in list(_live_workers) if t.is_alive())
+
+
+async def stream_in_thread(
+    factory: Callable[[], AsyncIterator[Any]], *, name: str = "provider"
+) -> AsyncIterator[tuple[float, Any]]:
+    """Yield (perf_counter stamp, item) for each item of factory() run on a worker thread.
+
+    Exceptions from the worker are re-raised here; BaseExceptions that are not Exceptions
+    (SystemExit, KeyboardInterrupt, GeneratorExit) arrive as ProviderCrash so they cannot end
+    the caller's run. Leaving the loop early (deadline, cap, cancellation) stops the worker.
+    """
+    caller_loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[tuple[float, Any]] = asyncio.Queue()
+    stop = threading.Event()
+    worker_state: dict[str, Any] = {}
+    out, err = _install_routers()
+
+    def post(item: tuple[float, Any]) -> None:
+        try:
+            caller_loop.call_soon_threadsafe(queue.put_nowait, item)
+        except RuntimeError:  # the caller's loop is closed: nobody is listening any more
+            stop.set()
+
+    async def pump() -> None:
+        agen = factory()
+        try:
+            async for item in agen:
+                if stop.is_set():
+                    break
+                post((time.perf_counter(), item))
+        finally:
+            aclose = getattr(agen, "aclose", None)
+            if aclose is not None and not stop.is_set():
+                await aclose()
+
+    def worker() -> None:
+        out.local.buffer = io.StringIO()
+        err.local.buffer = out.local.buffer
+        loop = asyncio.new_event_loop()
+        # Provider code leaks sessions and tasks; asyncio would log each one to stderr.
+        loop.set_exception_handler(lambda _loop, _context: None)
+        worker_state["loop"] = loop
+        try:
+            task = loop.create_task(pump())
+            worker_state["task"] = task
+            loop.run_until_complete(task)
+            post((time.perf_counter(), _END))
+        except asyncio.CancelledError:
+            pass
+        except Exception as exc:  # noqa: BLE001 - everything crosses back to the caller
+            post((time.perf_counter(), exc))
+        except BaseException as exc:  # SystemExit, KeyboardInterrupt from provider code
+            post((time.perf_counter(), ProviderCrash(f"provider raised {type(exc).__name__}: {exc}")))
+        finally:
+            try:
+                loop.run_until_complete(loop.shutdown_asyncgens())
+            except BaseException:  # noqa: BLE001 - a misbehaving provider must not kill us here
+                pass
+            loop.close()
+            _live_workers.discard(threading.current_thread())
+
+    thread = threading.Thread(target=worker, name=f"rollcall-{name}", daemon=True)
+    _live_workers.add(thread)
+    thread.start()
+    try:
+        while True:
+            stamp, item = await queue.get()
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield stamp, item
+    finally:
+        stop.set()
+        loop = worker_state.get("loop")
+        task = worker_state.get("task")
+        if loop is not None and task is not None and not loop.is_closed():
+            try:
+                loop.call_soon_threadsafe(task.cancel)
+            except RuntimeError:
+                pass

@@ -1,0 +1,133 @@
+"""The terminal view: a line per finished probe, the final table, failures by kind, the summary.
+
+Renderables only; the caller owns the rich Console (tests render to a StringIO console).
+"""
+
+from __future__ import annotations
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from ..models import ProbeResult, RunResult
+
+
+def fmt_s(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}s"
+
+
+def fmt_rate(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def one_line(text: str, width: int = 60) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def model_label(model: str) -> str:
+    return model or "default"
+
+
+def result_line(result: ProbeResult) -> Text:
+    """What the live view prints as each probe finishes."""
+    line = Text()
+    if result.ok:
+        line.append("  ok  ", style="bold green")
+    else:
+        line.append(f"{result.error_kind or 'error':<5} ", style="bold red")
+    line.append(f"{result.target}", style="bold")
+    line.append(f" [{model_label(result.model)}]", style="dim")
+    if result.attempt > 1:
+        line.append(f" #{result.attempt}", style="dim")
+    line.append(f"  ttft {fmt_s(result.ttft_s)}  total {fmt_s(result.total_s)}")
+    if result.tokens_per_s is not None:
+        line.append(f"  {result.tokens_per_s:.1f} tok/s")
+    line.append("  ")
+    if result.ok:
+        line.append(one_line(result.text), style="italic")
+    else:
+        line.append(one_line(result.error or "", 100), style="red")
+    return line
+
+
+def _sort_key(r: ProbeResult) -> tuple[float, float]:
+    return (r.total_s if r.total_s is not None else float("inf"), r.ttft_s or 0.0)
+
+
+def results_table(run: RunResult, answer_width: int = 48) -> Table:
+    """Successful probes, fastest first."""
+    table = Table(title="Answers (fastest first)", title_justify="left", expand=False)
+    table.add_column("provider", style="bold", no_wrap=True)
+    table.add_column("model", overflow="fold")
+    table.add_column("ttft", justify="right")
+    table.add_column("total", justify="right")
+    table.add_column("tok/s", justify="right")
+    table.add_column("answer", overflow="ellipsis", no_wrap=True, max_width=answer_width)
+    for r in sorted((r for r in run.results if r.ok), key=_sort_key):
+        tokens = fmt_rate(r.tokens_per_s) + ("~" if r.output_tokens_estimated and r.tokens_per_s else "")
+        table.add_row(r.target, model_label(r.model), fmt_s(r.ttft_s), fmt_s(r.total_s), tokens, one_line(r.text))
+    return table
+
+
+def repeat_table(run: RunResult) -> Table:
+    """Per target success rate and median/p90 latency (shown when --repeat > 1)."""
+    table = Table(title="Per target", title_justify="left")
+    for name, justify in (("provider", "left"), ("model", "left"), ("ok", "right"), ("ttft p50", "right"),
+                          ("ttft p90", "right"), ("total p50", "right"), ("total p90", "right"), ("last error", "left")):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    stats = sorted(run.stats(), key=lambda s: (-s.success_rate, s.total_p50_s or float("inf")))
+    for s in stats:
+        table.add_row(
+            s.target, model_label(s.model), f"{s.ok}/{s.runs} ({s.success_rate:.0%})",
+            fmt_s(s.ttft_p50_s), fmt_s(s.ttft_p90_s), fmt_s(s.total_p50_s), fmt_s(s.total_p90_s),
+            str(s.last_error_kind or ""),
+        )
+    return table
+
+
+def failures(run: RunResult, per_kind: int = 50) -> RenderableType:
+    """Failures grouped by error kind, most common kind first."""
+    parts: list[RenderableType] = []
+    for kind, results in run.failures_by_kind().items():
+        parts.append(Text(f"{kind} ({len(results)})", style="bold red"))
+        for r in results[:per_kind]:
+            line = Text("  ", no_wrap=True, overflow="ellipsis")
+            line.append(r.target, style="bold")
+            line.append(f": {one_line(r.error or '', 200)}")
+            parts.append(line)
+        if len(results) > per_kind:
+            parts.append(Text(f"  … and {len(results) - per_kind} more", style="dim"))
+    return Group(*parts)
+
+
+def summary(run: RunResult) -> Text:
+    text = Text(run.summary_line(), style="bold")
+    if not run.complete:
+        text.append("  (interrupted: unfinished probes are marked cancelled)", style="yellow")
+    if run.skipped:
+        text.append(f"  {len(run.skipped)} provider(s) could not be loaded", style="yellow")
+    if not run.measurements_reliable:
+        text.append(
+            f"  timings unreliable: the event loop fell {run.loop_lag_max_s:.2f} s behind", style="yellow"
+        )
+    return text
+
+
+def full_report(run: RunResult) -> RenderableType:
+    parts: list[RenderableType] = []
+    if any(r.ok for r in run.results):
+        parts.append(results_table(run))
+    if run.settings.get("repeat", 1) > 1:
+        parts.append(repeat_table(run))
+    if run.failed_count:
+        parts.append(Text(""))
+        parts.append(failures(run))
+    if run.skipped:
+        parts.append(Text(""))
+        parts.append(Text("Not loaded", style="bold yellow"))
+        for s in run.skipped:
+            parts.append(Text(f"  {s.name}: {one_line(s.reason, 200)}", no_wrap=True, overflow="ellipsis"))
+    parts.append(Text(""))
+    parts.append(summary(run))
+    return Group(*parts)

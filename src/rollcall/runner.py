@@ -1,0 +1,202 @@
+"""Fan-out: every (target, model, attempt) probed under one concurrency bound and one deadline each.
+
+Results are delivered as they finish (callbacks feed the live view, report writers, the store).
+Interrupted runs keep what finished: `Runner.snapshot()` returns it, unfinished probes marked
+`cancelled`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .checks import Check, apply as apply_checks
+from .models import ErrorKind, ProbeResult, RunResult, Skipped
+from .probe import DEFAULT_MAX_OUTPUT_CHARS, run_probe
+from .targets.base import DEFAULT_PROMPT, ProbeRequest, Target
+from .timing import LagMonitor, utc_now_iso
+
+DEFAULT_TIMEOUT_S = 30.0
+DEFAULT_CONCURRENCY = 64
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One planned probe."""
+
+    target: Target
+    model: str
+    attempt: int
+
+
+ResultCallback = Callable[[ProbeResult], Any]
+StartCallback = Callable[[Job], Any]
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+class Runner:
+    """Plans the jobs, runs them, and remembers every result as it arrives."""
+
+    def __init__(
+        self,
+        targets: Sequence[Target],
+        *,
+        prompt: str = DEFAULT_PROMPT,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        repeat: int = 1,
+        max_output_chars: int = DEFAULT_MAX_OUTPUT_CHARS,
+        skipped: Iterable[Skipped] = (),
+        checks: Sequence[Check] = (),
+        on_result: ResultCallback | None = None,
+        on_start: StartCallback | None = None,
+        settings: dict[str, Any] | None = None,
+    ) -> None:
+        if timeout_s <= 0:
+            raise ValueError("timeout must be a positive number of seconds")
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        if repeat < 1:
+            raise ValueError("repeat must be at least 1")
+        self.targets = list(targets)
+        self.prompt = prompt
+        self.timeout_s = timeout_s
+        self.concurrency = concurrency
+        self.repeat = repeat
+        self.max_output_chars = max_output_chars
+        self.skipped = tuple(skipped)
+        self.checks = list(checks)
+        self.on_result = on_result
+        self.on_start = on_start
+        self.id = uuid.uuid4().hex[:12]
+        self.settings = {
+            "timeout_s": timeout_s,
+            "concurrency": concurrency,
+            "repeat": repeat,
+            **(settings or {}),
+        }
+        self.results: list[ProbeResult] = []
+        self.callback_errors: list[str] = []
+        self._pending: dict[tuple[str, str], int] = {}
+        self._started_at = ""
+        self._t0 = 0.0
+        self._lag: LagMonitor | None = None
+
+    @property
+    def planned(self) -> int:
+        return sum(len(t.models) for t in self.targets) * self.repeat
+
+    def _emit(self, callback: Callable[[Any], Any] | None, value: Any) -> None:
+        if callback is None:
+            return
+        try:
+            callback(value)
+        except Exception as exc:  # noqa: BLE001 - a broken sink must not lose the run
+            message = f"{type(exc).__name__}: {exc}"
+            if message not in self.callback_errors:
+                self.callback_errors.append(message)
+                print(f"rollcall: warning: a result consumer failed: {message}", file=sys.stderr)
+
+    def _record(self, result: ProbeResult) -> None:
+        self.results.append(result)
+        self._emit(self.on_result, result)
+
+    async def _run_series(self, target: Target, model: str, slots: asyncio.Semaphore) -> None:
+        # Repeats of one (target, model) run one after another so a provider is never hammered
+        # by our own parallel copies (that would measure our rate limit, not the provider).
+        request = ProbeRequest(prompt=self.prompt, model=model)
+        key = (target.name, model)
+        for attempt in range(1, self.repeat + 1):
+            queued = time.perf_counter()
+            async with slots:
+                queue_s = time.perf_counter() - queued
+                self._emit(self.on_start, Job(target, model, attempt))
+                result = await run_probe(
+                    target,
+                    request,
+                    timeout_s=self.timeout_s,
+                    queue_s=queue_s,
+                    attempt=attempt,
+                    max_output_chars=self.max_output_chars,
+                )
+            self._pending[key] -= 1
+            self._record(apply_checks(result, self.checks))
+
+    async def run(self) -> RunResult:
+        """Run every job; returns the finished run. Cancellation propagates (see snapshot())."""
+        self._started_at = utc_now_iso()
+        self._t0 = time.perf_counter()
+        self._lag = LagMonitor()
+        self._lag.start()
+        slots = asyncio.Semaphore(self.concurrency)
+        tasks = []
+        for target in self.targets:
+            for model in target.models:
+                self._pending[(target.name, model)] = self.repeat
+                tasks.append(asyncio.ensure_future(self._run_series(target, model, slots)))
+        try:
+            if tasks:
+                await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await self._lag.stop()
+            await self._close_targets()
+        return self.snapshot(complete=True)
+
+    async def _close_targets(self) -> None:
+        for target in self.targets:
+            try:
+                async with asyncio.timeout(2.0):
+                    await target.aclose()
+            except Exception:  # noqa: BLE001 - closing must not lose the results
+                pass
+
+    def snapshot(self, *, complete: bool = False) -> RunResult:
+        """The run so far. Probes that never finished appear as `cancelled` results."""
+        results = list(self.results)
+        if not complete:
+            now = utc_now_iso()
+            kinds = {t.name: t.kind for t in self.targets}
+            for (name, model), left in self._pending.items():
+                for _ in range(left):
+                    results.append(
+                        ProbeResult(
+                            target=name,
+                            kind=kinds.get(name, ""),
+                            model=model,
+                            ok=False,
+                            error_kind=ErrorKind.CANCELLED,
+                            error="Cancelled: the run was interrupted before this probe finished",
+                            started_at=now,
+                        )
+                    )
+        wall = time.perf_counter() - self._t0 if self._t0 else 0.0
+        return RunResult(
+            id=self.id,
+            started_at=self._started_at or utc_now_iso(),
+            ended_at=utc_now_iso(),
+            wall_s=wall,
+            prompt=self.prompt,
+            results=tuple(results),
+            skipped=self.skipped,
+            complete=complete,
+            settings=self.settings,
+            loop_lag_max_s=self._lag.max_lag_s if self._lag else None,
+            version=_version(),
+        )
+
+
+async def run(targets: Sequence[Target], **options: Any) -> RunResult:
+    """Probe every target (see Runner for the options) and return the run."""
+    return await Runner(targets, **options).run()
