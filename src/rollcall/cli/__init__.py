@@ -63,8 +63,9 @@ def main(argv: list[str] | None = None) -> None:
 def _exit(code: int) -> None:
     # Provider threads abandoned at their deadline may still be blocked in sync I/O; they are
     # daemons, but thread pools they started are joined at interpreter exit. Leave at once.
-    from ..isolation import live_workers
+    from ..isolation import live_workers, reap_children
 
+    reap_children()
     if live_workers():
         sys.stdout.flush()
         sys.stderr.flush()
