@@ -1,0 +1,160 @@
+"""Terminal renderings of the history: the runs list, the history table, a diff report.
+
+Renderables only; the caller owns the rich Console (tests render to a StringIO console).
+Imported only by the commands that print, so rich never loads for `rollcall --help`.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Sequence
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from .base import RunRecord
+from .queries import Change, HistoryRow, RunDiff
+
+OK_BAR, FAIL_BAR = "█", "▁"
+
+
+def _parse(stamp: str) -> _dt.datetime | None:
+    try:
+        moment = _dt.datetime.fromisoformat(stamp)
+    except (TypeError, ValueError):
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=_dt.timezone.utc)
+
+
+def when(stamp: str | None) -> str:
+    """A stored UTC stamp as `2024-05-01 12:00:00`."""
+    moment = _parse(stamp or "")
+    return moment.strftime("%Y-%m-%d %H:%M:%S") if moment else (stamp or "-")
+
+
+def ago(stamp: str | None, now: _dt.datetime) -> str:
+    """How long before `now`: `just now`, `12m ago`, `5h ago`, `3d ago`."""
+    moment = _parse(stamp or "")
+    if moment is None:
+        return "never"
+    seconds = (now - moment).total_seconds()
+    if seconds < 60:
+        return "just now"
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit} ago"
+    return "just now"
+
+
+def fmt_s(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}s"
+
+
+def model_label(model: str) -> str:
+    return model or "default"
+
+
+def sparkline(recent: Sequence[bool]) -> Text:
+    text = Text(no_wrap=True)
+    for ok in recent:
+        text.append(OK_BAR if ok else FAIL_BAR, style="green" if ok else "red")
+    return text
+
+
+def runs_table(runs: Sequence[RunRecord]) -> Table:
+    table = Table(title=f"Recent runs ({len(runs)})", title_justify="left")
+    for name, justify in (("run", "left"), ("started (UTC)", "left"), ("site", "left"),
+                          ("targets", "right"), ("ok", "right"), ("failed", "right"),
+                          ("wall", "right"), ("state", "left")):
+        table.add_column(name, justify=justify, no_wrap=name in ("run", "started (UTC)"))  # type: ignore[arg-type]
+    for r in runs:
+        state = Text("complete", style="green") if r.complete else Text("incomplete", style="yellow")
+        table.add_row(r.id, when(r.started_at), r.site, str(r.targets), str(r.ok),
+                      Text(str(r.failed), style="red" if r.failed else ""), fmt_s(r.wall_s), state)
+    return table
+
+
+def history_table(rows: Sequence[HistoryRow], *, now: _dt.datetime, title: str, by_site: bool = False) -> Table:
+    table = Table(title=title, title_justify="left")
+    columns = ["target", "model", *(["site"] if by_site else []), "uptime", "runs", "ttft p50", "ttft p95",
+               "total p50", "total p95", "last ok", "streak", "top error", "recent"]
+    for name in columns:
+        right = name in ("uptime", "runs") or name.startswith(("ttft", "total"))
+        table.add_column(name, justify="right" if right else "left", no_wrap=name in ("recent", "uptime"))
+    for row in rows:
+        uptime_style = "green" if row.uptime >= 0.99 else "yellow" if row.uptime >= 0.9 else "red"
+        cells: list[str | Text] = [row.target, model_label(row.model)]
+        if by_site:
+            cells.append(row.site or "")
+        error = f"{row.top_error_kind} ({row.top_error_count})" if row.top_error_kind else "-"
+        cells += [
+            Text(f"{row.uptime:.1%}", style=uptime_style),
+            str(row.runs) if row.runs == row.probes else f"{row.runs} ({row.probes} probes)",
+            fmt_s(row.ttft_p50_s), fmt_s(row.ttft_p95_s), fmt_s(row.total_p50_s), fmt_s(row.total_p95_s),
+            ago(row.last_ok_at, now),
+            Text(row.streak_label, style="green" if row.streak_ok else "red"),
+            error,
+            sparkline(row.recent),
+        ]
+        table.add_row(*cells)
+    return table
+
+
+def _run_label(r: RunRecord) -> str:
+    state = "" if r.complete else ", incomplete"
+    return f"{r.id} ({when(r.started_at)} UTC, {r.site or 'unknown site'}{state})"
+
+
+def _name(c: Change) -> Text:
+    text = Text("  ")
+    text.append(c.target, style="bold")
+    text.append(f" [{model_label(c.model)}]", style="dim")
+    return text
+
+
+def _metrics(c: Change) -> str:
+    labels = {"ttft_s": "ttft", "total_s": "total"}
+    return ", ".join(
+        f"{labels[m.metric]} {m.before_s:.2f}s -> {m.after_s:.2f}s"
+        + (f" ({m.ratio:.1f}x)" if m.ratio != float("inf") else "")
+        for m in c.metrics
+    )
+
+
+def diff_report(d: RunDiff) -> RenderableType:
+    parts: list[RenderableType] = [
+        Text(f"before: {_run_label(d.a)}"),
+        Text(f"after:  {_run_label(d.b)}"),
+        Text(""),
+    ]
+
+    def section(title: str, style: str, changes: Sequence[Change], detail) -> None:  # type: ignore[no-untyped-def]
+        if not changes:
+            return
+        parts.append(Text(f"{title} ({len(changes)})", style=f"bold {style}"))
+        for c in changes:
+            line = _name(c)
+            line.append(f"  {detail(c)}")
+            parts.append(line)
+
+    section("Newly failing", "red", d.newly_failing, lambda c: (
+        f"was ok ({fmt_s(c.before.total_s)}), now {c.after.error_kind}: {(c.after.error or '')[:120]}"))
+    section("Recovered", "green", d.recovered, lambda c: (
+        f"was {c.before.error_kind}, now ok ({fmt_s(c.after.total_s)})"))
+    section(f"Slower (>= {d.threshold:g}x and >= {d.min_delta_s:g}s)", "yellow", d.slower, _metrics)
+    section(f"Faster (>= {d.threshold:g}x and >= {d.min_delta_s:g}s)", "cyan", d.faster, _metrics)
+    section("New", "blue", d.new, lambda c: (
+        f"ok ({fmt_s(c.after.total_s)})" if c.after.up else f"failing: {c.after.error_kind}"))
+    section("Vanished", "magenta", d.vanished, lambda c: (
+        f"was ok ({fmt_s(c.before.total_s)})" if c.before.up else f"was failing: {c.before.error_kind}"))
+    if len(parts) > 3:
+        parts.append(Text(""))
+    summary = Text(
+        f"{len(d.newly_failing)} newly failing, {len(d.recovered)} recovered, {len(d.slower)} slower, "
+        f"{len(d.faster)} faster, {len(d.new)} new, {len(d.vanished)} vanished; "
+        f"{d.steady} unchanged, {d.still_failing} still failing",
+        style="bold red" if d.has_new_failures else "bold",
+    )
+    parts.append(summary)
+    return Group(*parts)
