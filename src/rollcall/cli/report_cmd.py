@@ -1,7 +1,52 @@
-"""Commands registered on the rollcall CLI from this module (see COMMANDS)."""
+"""`rollcall report RUN.json -o FORMAT:PATH ...`: re-render a saved run into any report format."""
 
 from __future__ import annotations
 
 import click
 
-COMMANDS: list[click.Command] = []
+
+class WriteError(click.ClickException):
+    """A report could not be written (disk full, permissions): exit 1, like `run --json`."""
+
+    exit_code = 1
+
+
+@click.command("report")
+@click.argument("run_file", metavar="RUN.json")
+@click.option("-o", "--output", "outputs", multiple=True, metavar="FORMAT:PATH",
+              help="Write a report (repeatable). FORMAT: json, jsonl, csv, junit, markdown|md, html; "
+                   "PATH: a file, or - for stdout. Without -o, prints the terminal table.")
+def report(run_file: str, outputs: tuple[str, ...]) -> None:
+    """Re-render a saved run (from `rollcall run --json RUN.json`) as other reports.
+
+    RUN.json may be - to read the run from stdin.
+
+    \b
+    Examples:
+      rollcall report results.json -o html:report.html
+      rollcall report results.json -o junit:results.xml -o md:STATUS.md
+      rollcall report results.json -o csv:- | column -s, -t
+    """
+    from ..reports import json as json_report
+    from ..reports import outputs as report_outputs
+
+    try:
+        report_outputs.parse_specs(outputs)
+        run = json_report.load(run_file)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    if not outputs:
+        from rich.console import Console
+
+        from ..reports.table import full_report
+
+        Console(highlight=False).print(full_report(run))
+        return
+    for spec in outputs:
+        try:
+            report_outputs.write_report(run, spec)
+        except OSError as exc:
+            raise WriteError(f"cannot write {spec}: {exc}") from None
+
+
+COMMANDS: list[click.Command] = [report]

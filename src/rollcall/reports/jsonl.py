@@ -1,0 +1,101 @@
+"""JSON Lines: one result object per line, written and flushed the moment each probe finishes.
+
+`rollcall run -o jsonl:- | jq` sees results as they arrive, and a run killed half way leaves
+every finished result on disk. Each line is `ProbeResult.to_dict()` (the DESIGN.md field list).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import sys
+from collections import Counter
+from typing import IO
+
+from ..models import ProbeResult, RunResult
+
+
+def line(result: ProbeResult) -> str:
+    """One result as one JSON line (with its newline)."""
+    data = result.to_dict()
+    text = json.dumps(data, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate (possible in a re-loaded run) cannot be written as UTF-8; \u-escape
+        # everything instead, which keeps the value exactly.
+        text = json.dumps(data)
+    return text + "\n"
+
+
+def dumps(run: RunResult) -> str:
+    """The whole run as JSON Lines (what `rollcall report -o jsonl:...` writes)."""
+    return "".join(line(r) for r in run.results)
+
+
+class JsonlSink:
+    """A Sink streaming JSON Lines to `path` ("-" = stdout).
+
+    A file is written in place, not through a temporary file: streaming is the point, and a
+    line is only ever appended, so a reader or a killed run sees whole lines (the last one at
+    worst cut short by a crash mid-write).
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._out: IO[bytes] | None = None
+        self._started = False
+        self._written: Counter[ProbeResult] = Counter()
+        self._broken = False
+
+    def start(self, run_id: str, planned: int) -> None:
+        self._started = True
+        if self.path == "-":
+            sys.stdout.flush()
+            self._out = getattr(sys.stdout, "buffer", None)
+        else:
+            self._out = open(self.path, "wb")  # noqa: SIM115 - lives across start/result/finish
+
+    def _write(self, result: ProbeResult) -> None:
+        if self._broken:
+            return
+        if not self._started:  # fed without start(): the runner always calls it, be lenient anyway
+            self.start("", 0)
+        try:
+            if self._out is None:
+                sys.stdout.write(line(result))
+                sys.stdout.flush()
+            else:
+                self._out.write(line(result).encode("utf-8"))
+                self._out.flush()
+        except BrokenPipeError:
+            # `rollcall run -o jsonl:- | head -1`: the reader left. Stop quietly and point
+            # stdout at /dev/null so the interpreter's final flush does not complain either.
+            self._broken = True
+            try:
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, sys.stdout.fileno())
+                os.close(devnull)
+            except (OSError, ValueError, io.UnsupportedOperation):
+                pass
+            return
+        self._written[result] += 1
+
+    def result(self, result: ProbeResult) -> None:
+        self._write(result)
+
+    def finish(self, run: RunResult) -> None:
+        # An interrupted run's snapshot adds `cancelled` results that were never streamed;
+        # write those (and anything else not yet seen) so the file holds the whole run.
+        seen = self._written.copy()
+        try:
+            for r in run.results:
+                if seen[r] > 0:
+                    seen[r] -= 1
+                else:
+                    self._write(r)
+        finally:
+            if self._out is not None and self.path != "-":
+                self._out.close()
+            self._out = None
