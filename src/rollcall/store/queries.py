@@ -16,7 +16,7 @@ from typing import Any
 from ..models import ErrorKind, ProbeResult, percentile
 from .base import Outcome, RunRecord
 
-RECENT = 20  # outcomes in a history row's sparkline
+RECENT = 12  # outcomes in a history row's sparkline (it shares a terminal line with ten columns)
 DEFAULT_THRESHOLD = 1.5  # diff: "much slower/faster" means at least this ratio ...
 DEFAULT_MIN_DELTA_S = 0.5  # ... and at least this many seconds, so 0.1 s -> 0.2 s is no news
 _CANCELLED = str(ErrorKind.CANCELLED)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as _dt
 from collections.abc import Sequence
 
+from rich import box
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
@@ -75,27 +76,47 @@ def runs_table(runs: Sequence[RunRecord]) -> Table:
     return table
 
 
+def _pair(p50: float | None, p95: float | None) -> str:
+    if p50 is None:
+        return "-"
+    return f"{p50:.2f}/{p95:.2f}" if p95 is not None else f"{p50:.2f}"
+
+
 def history_table(rows: Sequence[HistoryRow], *, now: _dt.datetime, title: str, by_site: bool = False) -> Table:
-    table = Table(title=title, title_justify="left")
-    columns = ["target", "model", *(["site"] if by_site else []), "uptime", "runs", "ttft p50", "ttft p95",
-               "total p50", "total p95", "last ok", "streak", "top error", "recent"]
-    for name in columns:
-        right = name in ("uptime", "runs") or name.startswith(("ttft", "total"))
-        table.add_column(name, justify="right" if right else "left", no_wrap=name in ("recent", "uptime"))
+    """One line per row. Eleven facts per row is a lot for a terminal: a light box with
+    two-space gaps, the model column only when some model is not the default, and the current
+    streak beside the sparkline it summarizes."""
+    show_model = any(r.model for r in rows)
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1, 0, 0))
+    table.add_column("target", no_wrap=True, overflow="ellipsis")
+    if show_model:
+        table.add_column("model", overflow="fold")
+    if by_site:
+        table.add_column("site", no_wrap=True, overflow="ellipsis")
+    table.add_column("uptime", justify="right", no_wrap=True)
+    table.add_column("runs", justify="right", no_wrap=True)
+    table.add_column("ttft s\np50/p95", justify="right", no_wrap=True)
+    table.add_column("total s\np50/p95", justify="right", no_wrap=True)
+    table.add_column("last ok", no_wrap=True)
+    table.add_column("top error", no_wrap=True)
+    table.add_column("recent", no_wrap=True)
     for row in rows:
         uptime_style = "green" if row.uptime >= 0.99 else "yellow" if row.uptime >= 0.9 else "red"
-        cells: list[str | Text] = [row.target, model_label(row.model)]
+        cells: list[str | Text] = [row.target]
+        if show_model:
+            cells.append(model_label(row.model))
         if by_site:
             cells.append(row.site or "")
-        error = f"{row.top_error_kind} ({row.top_error_count})" if row.top_error_kind else "-"
+        recent = sparkline(row.recent)
+        recent.append(f" {row.streak_label}", style="green" if row.streak_ok else "red")
         cells += [
             Text(f"{row.uptime:.1%}", style=uptime_style),
             str(row.runs) if row.runs == row.probes else f"{row.runs} ({row.probes} probes)",
-            fmt_s(row.ttft_p50_s), fmt_s(row.ttft_p95_s), fmt_s(row.total_p50_s), fmt_s(row.total_p95_s),
+            _pair(row.ttft_p50_s, row.ttft_p95_s),
+            _pair(row.total_p50_s, row.total_p95_s),
             ago(row.last_ok_at, now),
-            Text(row.streak_label, style="green" if row.streak_ok else "red"),
-            error,
-            sparkline(row.recent),
+            f"{row.top_error_kind} ×{row.top_error_count}" if row.top_error_kind else "-",
+            recent,
         ]
         table.add_row(*cells)
     return table
@@ -129,10 +150,13 @@ def diff_report(d: RunDiff) -> RenderableType:
         Text(""),
     ]
 
-    def section(title: str, style: str, changes: Sequence[Change], detail) -> None:  # type: ignore[no-untyped-def]
+    def section(title: str, style: str, changes: Sequence[Change], detail, note: str = "") -> None:  # type: ignore[no-untyped-def]
         if not changes:
             return
-        parts.append(Text(f"{title} ({len(changes)})", style=f"bold {style}"))
+        heading = Text(f"{title} ({len(changes)})", style=f"bold {style}")
+        if note:
+            heading.append(f"  {note}", style="dim")
+        parts.append(heading)
         for c in changes:
             line = _name(c)
             line.append(f"  {detail(c)}")
@@ -142,8 +166,9 @@ def diff_report(d: RunDiff) -> RenderableType:
         f"was ok ({fmt_s(c.before.total_s)}), now {c.after.error_kind}: {(c.after.error or '')[:120]}"))
     section("Recovered", "green", d.recovered, lambda c: (
         f"was {c.before.error_kind}, now ok ({fmt_s(c.after.total_s)})"))
-    section(f"Slower (>= {d.threshold:g}x and >= {d.min_delta_s:g}s)", "yellow", d.slower, _metrics)
-    section(f"Faster (>= {d.threshold:g}x and >= {d.min_delta_s:g}s)", "cyan", d.faster, _metrics)
+    limits = f"by at least {d.threshold:g}x and {d.min_delta_s:g}s"
+    section("Slower", "yellow", d.slower, _metrics, limits)
+    section("Faster", "cyan", d.faster, _metrics, limits)
     section("New", "blue", d.new, lambda c: (
         f"ok ({fmt_s(c.after.total_s)})" if c.after.up else f"failing: {c.after.error_kind}"))
     section("Vanished", "magenta", d.vanished, lambda c: (
