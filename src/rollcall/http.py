@@ -1,0 +1,315 @@
+"""The shared HTTP client for HTTP targets, and turning HTTP failures into classified ProbeErrors.
+
+One `HttpClient` owns one aiohttp session (connection pool sized to the run's concurrency, TLS
+verified, proxies from the environment) shared by every target that is given it. It applies only
+its own caps (connect, first byte, response size); the probe deadline belongs to the runner.
+aiohttp is imported on first use so that importing rollcall stays fast.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as _dt
+import email.utils
+import math
+import os
+import re
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from .classify import kind_for_status
+from .models import ErrorKind
+from .redact import redact
+from .targets.base import ProbeError
+
+if TYPE_CHECKING:
+    import aiohttp
+
+MiB = 1 << 20
+SNIPPET_BYTES = 4096  # how much of an error body we read to explain a failure
+SNIPPET_CHARS = 200  # how much of it goes into the one-line message
+_TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.I | re.S)
+
+
+class HttpClient:
+    """A lazily opened aiohttp session plus the caps every request through it obeys.
+
+    The session is created on first use inside the running event loop and belongs to that loop;
+    `aclose()` is idempotent, and a closed client opens a fresh session when used again (e.g. in
+    the next run's loop). Several targets may share one client and each may close it.
+    """
+
+    def __init__(
+        self,
+        limit: int = 64,
+        *,
+        max_response_bytes: int = 8 * MiB,
+        max_event_bytes: int = 1 * MiB,
+        connect_timeout_s: float | None = 10,
+        first_byte_timeout_s: float | None = None,
+        trust_env: bool = True,
+    ) -> None:
+        if limit < 1:
+            raise ValueError("HttpClient limit must be at least 1 connection")
+        if max_response_bytes < 1 or max_event_bytes < 1:
+            raise ValueError("HttpClient byte caps must be positive")
+        for name, value in (("connect_timeout_s", connect_timeout_s), ("first_byte_timeout_s", first_byte_timeout_s)):
+            if value is not None and not value > 0:
+                raise ValueError(f"HttpClient {name} must be a positive number of seconds or None")
+        self.limit = limit
+        self.max_response_bytes = max_response_bytes
+        self.max_event_bytes = max_event_bytes
+        self.connect_timeout_s = connect_timeout_s
+        self.first_byte_timeout_s = first_byte_timeout_s
+        self.trust_env = trust_env
+        self._session: aiohttp.ClientSession | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def closed(self) -> bool:
+        return self._session is None or self._session.closed
+
+    def session(self) -> aiohttp.ClientSession:
+        """The session for the running loop, created on first use."""
+        loop = asyncio.get_running_loop()
+        session = self._session
+        if session is not None and not session.closed:
+            if self._loop is not loop:
+                raise RuntimeError("this HttpClient is open in another event loop; aclose() it there first")
+            return session
+        import aiohttp
+
+        connector = aiohttp.TCPConnector(limit=self.limit, limit_per_host=0, ttl_dns_cache=300)
+        # Only the socket connect is capped here: waiting for a pooled connection is our own
+        # queueing, and reading is bounded by the runner's deadline.
+        timeout = aiohttp.ClientTimeout(total=None, sock_connect=self.connect_timeout_s)
+        self._session = aiohttp.ClientSession(
+            connector=connector, timeout=timeout, trust_env=self.trust_env, raise_for_status=False
+        )
+        self._loop = loop
+        return self._session
+
+    async def request(
+        self, method: str, url: str, *, headers: Mapping[str, str] | None = None, data: bytes | None = None
+    ) -> aiohttp.ClientResponse:
+        """Send a request and return the response once its headers arrived (use `async with`).
+
+        Failures before the headers become ProbeErrors: `connect` for refused/reset/DNS/TLS,
+        `timeout` when the connect or first-byte cap passes.
+        """
+        import aiohttp
+
+        session = self.session()
+        cap = self.first_byte_timeout_s
+        deadline = asyncio.timeout(cap)
+        try:
+            async with deadline:
+                return await session.request(method, url, headers=headers, data=data, allow_redirects=False)
+        except aiohttp.ConnectionTimeoutError:
+            raise ResponseTimeout(f"no connection within {self.connect_timeout_s:g} s") from None
+        except TimeoutError:
+            if deadline.expired():
+                raise ResponseTimeout(f"no response headers within {cap:g} s") from None
+            raise
+        except aiohttp.ClientError as exc:
+            raise translate_client_error(exc) from None
+
+    async def aclose(self) -> None:
+        """Close the session (idempotent; safe to call from every target sharing this client)."""
+        session, self._session = self._session, None
+        if session is not None and not session.closed:
+            await session.close()
+
+
+def _reason(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return redact(text[:300]) or type(exc).__name__
+
+
+# Named ProbeErrors: results show errors as "ExcType: message" (classify.describe), so the class
+# name is the first word a user reads.
+class ConnectError(ProbeError):
+    """No usable connection: refused, reset, DNS, TLS, or dropped mid-stream."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(ErrorKind.CONNECT, message)
+
+
+class ResponseTimeout(ProbeError):
+    """The client's own connect or first-byte cap passed (the run deadline is the runner's)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(ErrorKind.TIMEOUT, message)
+
+
+class BadResponse(ProbeError):
+    """The server answered but broke the protocol (HTML, invalid JSON or SSE, caps exceeded)."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(ErrorKind.BAD_RESPONSE, message, status=status)
+
+
+class HTTPStatusError(ProbeError):
+    """A non-2xx response: auth (401/403), rate_limit (429) or http_status."""
+
+
+class ErrorEvent(ProbeError):
+    """A 200 response whose stream reported an error (`event: error` or an error object)."""
+
+
+def translate_client_error(exc: Exception, *, received: int | None = None) -> Exception:
+    """A ProbeError for an aiohttp failure (other exceptions come back unchanged).
+
+    `received` is the number of body bytes read so far; None means no response yet.
+    """
+    import aiohttp
+
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        return ConnectError(f"DNS lookup failed for {exc.host}: {_os_reason(exc)}")
+    if isinstance(exc, (aiohttp.ClientSSLError, aiohttp.ServerFingerprintMismatch)):
+        return ConnectError(f"TLS failed: {_reason(exc)}")
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return ConnectError(f"cannot connect to {exc.host}:{exc.port}: {_os_reason(exc)}")
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        message = str(exc)
+        if "not completed" in message:
+            # aiohttp's words for a body cut short: the peer closed or reset the connection.
+            how = "reset" if "ConnectionResetError" in message else "closed"
+            after = f" after {received:,} bytes" if received is not None else ""
+            return ConnectError(f"connection {how} mid-stream{after}")
+        return BadResponse(f"malformed HTTP body: {_reason(exc)}")
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        where = "mid-stream" if received is not None else "before responding"
+        return ConnectError(f"server closed the connection {where}")
+    if isinstance(exc, (aiohttp.ClientConnectionError, ConnectionError)):
+        where = " mid-stream" if received is not None else ""
+        return ConnectError(f"connection failed{where}: {_reason(exc)}")
+    if isinstance(exc, aiohttp.InvalidURL):
+        return ConnectError(f"invalid URL: {_reason(exc)}")
+    if isinstance(exc, aiohttp.ClientResponseError):
+        # A malformed status line or headers: the server did not speak HTTP properly.
+        return BadResponse(f"invalid HTTP response: {_reason(exc)}")
+    return exc  # classify.py knows the rest by name
+
+
+def _os_reason(exc: Any) -> str:
+    os_error = getattr(exc, "os_error", None)
+    errno = getattr(os_error, "errno", None)
+    if isinstance(errno, int) and errno > 0:
+        return os.strerror(errno)
+    return _reason(os_error or exc)
+
+
+async def read_capped(content: Any, cap: int) -> tuple[bytes, bool]:
+    """Read a body up to `cap` bytes: (bytes, True when the body was longer than the cap)."""
+    parts: list[bytes] = []
+    size = 0
+    while True:
+        chunk = await content.readany()
+        if not chunk:
+            return b"".join(parts), False
+        size += len(chunk)
+        if size > cap:
+            parts.append(chunk[: len(chunk) - (size - cap)])
+            return b"".join(parts), True
+        parts.append(chunk)
+
+
+def parse_retry_after(value: str | None, *, now: _dt.datetime | None = None) -> float | None:
+    """Seconds from a Retry-After header: delta-seconds or an HTTP date; None when unusable."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        pass
+    else:
+        return max(0.0, seconds) if math.isfinite(seconds) else None
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # RFC 9110 dates are GMT; a zone-less date means the same
+        when = when.replace(tzinfo=_dt.timezone.utc)
+    now = now or _dt.datetime.now(_dt.timezone.utc)
+    return max(0.0, (when - now).total_seconds())
+
+
+def retry_after_of(headers: Mapping[str, str]) -> float | None:
+    """Retry-After, or OpenAI's `retry-after-ms` when only that is sent."""
+    seconds = parse_retry_after(headers.get("Retry-After"))
+    if seconds is None:
+        ms = parse_retry_after(headers.get("retry-after-ms"))
+        seconds = None if ms is None else ms / 1000
+    return seconds
+
+
+def body_snippet(body: bytes, content_type: str = "") -> str:
+    """A short, one-line, redacted description of an error body (an HTML page by its title)."""
+    if not body.strip():
+        return ""
+    if "html" in content_type or body.lstrip()[:1] == b"<":
+        title = _TITLE.search(body)
+        name = " ".join(title.group(1).decode("utf-8", "replace").split()) if title else ""
+        return f"an HTML page{f' titled {name[:80]!r}' if name else ''}"
+    text = body.decode("utf-8", "replace")
+    message = _error_message_of_json(text)
+    if message is None:
+        message = text
+    message = " ".join(message.split())
+    if len(message) > SNIPPET_CHARS:
+        message = message[:SNIPPET_CHARS] + "…"
+    return redact(message) or ""
+
+
+def _error_message_of_json(text: str) -> str | None:
+    import json
+
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        return None
+    return error_message(doc) if isinstance(doc, dict) else None
+
+
+def error_message(doc: Mapping[str, Any]) -> str | None:
+    """The human message of an OpenAI-style error object ({"error": {...}} or {"error": "..."})."""
+    error = doc.get("error", doc)
+    if isinstance(error, str):
+        return error
+    if isinstance(error, Mapping):
+        for key in ("message", "detail", "error", "msg"):
+            value = error.get(key)
+            if isinstance(value, str) and value:
+                return value
+    detail = doc.get("detail") or doc.get("message")
+    return detail if isinstance(detail, str) else None
+
+
+def error_status(doc: Mapping[str, Any]) -> int | None:
+    """An HTTP-like status given inside an error object (`status` or a numeric `code`)."""
+    error = doc.get("error", doc)
+    if not isinstance(error, Mapping):
+        return None
+    for key in ("status", "code", "status_code"):
+        value = error.get(key)
+        if isinstance(value, str) and value.isdigit():
+            value = int(value)
+        if isinstance(value, int) and not isinstance(value, bool) and 100 <= value <= 599:
+            return value
+    return None
+
+
+def status_error(status: int, reason: str, headers: Mapping[str, str], body: bytes) -> HTTPStatusError:
+    """The ProbeError for a non-2xx response: auth, rate_limit (with Retry-After) or http_status."""
+    kind = kind_for_status(status)
+    snippet = body_snippet(body, headers.get("Content-Type", ""))
+    head = f"HTTP {status} {reason}".rstrip()
+    if 300 <= status < 400 and headers.get("Location"):
+        snippet = f"redirect to {redact(headers['Location'])}" + (f"; {snippet}" if snippet else "")
+    retry_after = retry_after_of(headers) if status in (429, 503) else None
+    message = f"{head}: {snippet}" if snippet else head
+    if retry_after is not None:
+        message += f" (retry after {retry_after:g} s)"
+    return HTTPStatusError(kind, message, status=status, retry_after_s=retry_after)
