@@ -9,11 +9,14 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import sys
 from collections import Counter
 from typing import IO
 
 from ..models import ProbeResult, RunResult
+
+_LINE_BREAKERS = re.compile("[\u007f-\u009f\u2028\u2029]")
 
 
 def line(result: ProbeResult) -> str:
@@ -26,7 +29,9 @@ def line(result: ProbeResult) -> str:
         # A lone surrogate (possible in a re-loaded run) cannot be written as UTF-8; \u-escape
         # everything instead, which keeps the value exactly.
         text = json.dumps(data)
-    return text + "\n"
+    # U+0085, U+2028 and U+2029 end a line for Python's str.splitlines() and for JavaScript;
+    # escaped (with DEL and the other C1 controls), every consumer sees one result per line.
+    return _LINE_BREAKERS.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n"
 
 
 def dumps(run: RunResult) -> str:

@@ -46,7 +46,7 @@ def parse_spec(spec: str) -> OutputSpec:
     if fmt not in FORMATS:
         raise ValueError(f"bad output {spec!r}: unknown format {fmt!r} (formats: {_VALID})")
     if not path:
-        raise ValueError(f"bad output {spec!r}: no path after '{fmt}:' (use a file name, or - for stdout)")
+        raise ValueError(f"bad output {spec!r}: no path after '{fmt}:', use a file or - for stdout (formats: {_VALID})")
     return OutputSpec(fmt, path, spec)
 
 

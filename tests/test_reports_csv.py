@@ -1,0 +1,79 @@
+"""CSV: header in ProbeResult field order, RFC 4180 quoting, and a lossless DictReader round trip."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import typing
+from pathlib import Path
+
+from test_reports_common import BIG, HOSTILE, UNICODE, hostile_run
+
+from rollcall.models import ErrorKind, ProbeResult
+from rollcall.reports import csv as csv_report
+from rollcall.reports.outputs import write_report
+
+_TYPES = typing.get_type_hints(ProbeResult)
+
+
+def _parse(name: str, cell: str) -> object:
+    """The inverse of the writer's cell format, driven by ProbeResult's type hints."""
+    hint = _TYPES[name]
+    if cell == "" and type(None) in typing.get_args(hint):
+        return None
+    base = next((t for t in (bool, int, float, ErrorKind) if t == hint or t in typing.get_args(hint)), str)
+    if base is bool:
+        assert cell in ("true", "false"), cell
+        return cell == "true"
+    return base(cell)
+
+
+def _read(text: str) -> list[ProbeResult]:
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    assert reader.fieldnames == [f.name for f in dataclasses.fields(ProbeResult)]
+    return [ProbeResult(**{k: _parse(k, v) for k, v in row.items()}) for row in reader]  # type: ignore[arg-type]
+
+
+def test_header_is_every_result_field_in_dataclass_order() -> None:
+    first_line = csv_report.dumps(hostile_run()).split("\r\n", 1)[0]
+    assert first_line.split(",") == [f.name for f in dataclasses.fields(ProbeResult)]
+
+
+def test_round_trip_through_dictreader_is_lossless() -> None:
+    run = hostile_run()
+    back = _read(csv_report.dumps(run))
+    assert back == list(run.results)
+    texts = [r.text for r in back]
+    assert HOSTILE in texts and UNICODE in texts and BIG in texts
+    assert {r.error_kind for r in back if not r.ok} == set(ErrorKind)
+
+
+def test_rfc4180_quoting_of_commas_quotes_and_line_breaks() -> None:
+    result = ProbeResult(target="a,b", kind="k", model='say "hi"', ok=True, text="line1\r\nline2\nend")
+    text = csv_report.dumps(hostile_run(results=(result,)))
+    assert text.endswith("\r\n")  # CRLF record ends
+    record = text.split("\r\n", 1)[1]
+    assert record.startswith('"a,b",k,"say ""hi""",true,')
+    assert '"line1\r\nline2\nend"' in record
+
+
+def test_nulls_booleans_and_floats() -> None:
+    result = ProbeResult(target="t", kind="k", model="", ok=False, error_kind=ErrorKind.TIMEOUT, total_s=0.1 + 0.2)
+    row = next(csv.DictReader(io.StringIO(csv_report.dumps(hostile_run(results=(result,))), newline="")))
+    assert row["ok"] == "false" and row["output_tokens_estimated"] == "false"
+    assert row["ttft_s"] == "" and row["status"] == ""  # null is an empty cell
+    assert float(row["total_s"]) == 0.1 + 0.2  # full precision
+    assert row["error_kind"] == "timeout"
+
+
+def test_written_file_is_utf8_and_reads_back(tmp_path: Path) -> None:
+    path = tmp_path / "results.csv"
+    run = hostile_run()
+    write_report(run, f"csv:{path}")
+    with path.open(encoding="utf-8", newline="") as f:
+        assert _read(f.read()) == list(run.results)
+
+
+def test_an_empty_run_is_just_the_header() -> None:
+    assert csv_report.dumps(hostile_run(results=())).count("\r\n") == 1
