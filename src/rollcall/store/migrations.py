@@ -26,7 +26,13 @@ class MigrationDB(Protocol):
 
 Migration = Callable[[MigrationDB], None]
 MIGRATIONS: list[Migration] = []
-migration = MIGRATIONS.append
+
+
+def migration(step: Migration) -> Migration:
+    """Append `step` to MIGRATIONS (its function name is what the database records)."""
+    MIGRATIONS.append(step)
+    return step
+
 
 TABLE = "rollcall_migrations"
 
