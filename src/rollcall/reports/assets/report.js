@@ -138,8 +138,10 @@
       data: {
         labels: answered.map(function (g) { return g.label; }),
         datasets: [
-          { label: "time to first token", data: answered.map(function (g) { return g.ttft; }), backgroundColor: COLORS.ttft },
-          { label: "total", data: answered.map(function (g) { return g.total; }), backgroundColor: COLORS.total },
+          { label: "time to first token", data: answered.map(function (g) { return g.ttft; }), backgroundColor: COLORS.ttft,
+            maxBarThickness: 18 },
+          { label: "total", data: answered.map(function (g) { return g.total; }), backgroundColor: COLORS.total,
+            maxBarThickness: 18 },
         ],
       },
       options: {
@@ -184,7 +186,7 @@
       data: {
         labels: kindsSorted,
         datasets: [{ label: "probes", data: kindsSorted.map(function (k) { return byKind[k]; }),
-                     backgroundColor: kindsSorted.map(kindColor) }],
+                     backgroundColor: kindsSorted.map(kindColor), maxBarThickness: 26 }],
       },
       options: {
         indexAxis: "y",
@@ -237,9 +239,9 @@
     }
   }
 
-  // An odd panel out spans the whole row instead of leaving half of it empty.
-  var panels = charts.querySelectorAll(".panel");
-  if (panels.length % 2 === 1) panels[panels.length - 1].classList.add("wide");
+  // An odd half-width panel out spans the whole row instead of leaving half of it empty.
+  var halves = charts.querySelectorAll(".panel:not(.wide)");
+  if (halves.length % 2 === 1) halves[halves.length - 1].classList.add("wide");
 
   // ---- results table -------------------------------------------------------------------
   var statusRank = function (r) { return r.ok ? "0" : (r.error_kind === "cancelled" ? "2" : "1") + (r.error_kind || ""); };
