@@ -16,6 +16,7 @@ Model names with dots or slashes need quotes: `["meta-llama/llama-3"]`.
 
 from __future__ import annotations
 
+import functools
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -58,8 +59,14 @@ class Fleet:
         if found is not None:
             return found
         if model.startswith(SPEC_PREFIX):
-            return parse_spec(model)
+            return _cached_spec(model)
         return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _cached_spec(model: str) -> Behaviour:
+    # Benchmarks send the same `sim:` name thousands of times; parse it once (Behaviour is frozen).
+    return parse_spec(model)
 
 
 def parse_fleet(doc: Mapping[str, Any], source: str = "fleet") -> Fleet:

@@ -2,16 +2,19 @@
 whether and how it fails, and the tokens it sends (already JSON-escaped, so the server never
 calls json.dumps per token).
 
-The random generator is seeded from (seed, model, request number), so the n-th request to a
-model gets the same plan in every run with the same seed, whatever other models are asked.
+Randomness comes from a hash of (seed, model, request number), so the n-th request to a model
+gets the same plan in every run with the same seed, whatever other models are asked, on any
+machine and Python version. One hash per request is all the randomness a plan needs, which keeps
+the simulator cheap at thousands of requests a second.
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
-import random
 import re
+import struct
 from dataclasses import dataclass
 
 from .behaviour import HUGE_TOKENS, Behaviour, Fault
@@ -25,7 +28,7 @@ _FILLER = (
     "no make than first been its who now people my made over did down only way find use may water "
     "long little very after words called just where most know latency token stream provider answer"
 ).split()
-_CYCLE = 512  # longer answers repeat a drawn block of this many filler words
+_FILLER_CYCLE = 4099  # a prime: answers start at a random point of a fixed filler sequence
 
 
 def _escaped(word: str) -> bytes:
@@ -41,6 +44,8 @@ def _words(text: str) -> list[str]:
 _GREETING_TOKENS = tuple(_escaped(w) for w in _words(_GREETING))
 _THOUGHT_TOKENS = tuple(_escaped(w) for w in _words(_THOUGHT))
 _FILLER_TOKENS = tuple(_escaped(" " + w) for w in _FILLER)
+# A fixed, scrambled sequence of filler words (deterministic: a linear congruence, no RNG state).
+_FILLER_SEQUENCE = tuple(_FILLER_TOKENS[(i * 7919 + 17) % 104729 % len(_FILLER_TOKENS)] for i in range(_FILLER_CYCLE))
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,29 +71,42 @@ def _unescape(tokens: tuple[bytes, ...]) -> str:
     return json.loads(b'"' + b"".join(tokens) + b'"') if tokens else ""
 
 
-def _draw(rng: random.Random, lead: tuple[bytes, ...], count: int) -> tuple[bytes, ...]:
+def _draw(offset: int, lead: tuple[bytes, ...], count: int) -> tuple[bytes, ...]:
     if count <= len(lead):
         return lead[:count]
-    block = tuple(rng.choice(_FILLER_TOKENS) for _ in range(min(count - len(lead), _CYCLE)))
-    return lead + tuple(itertools.islice(itertools.cycle(block), count - len(lead)))
+    rest = count - len(lead)
+    start = offset % _FILLER_CYCLE
+    if start + rest <= _FILLER_CYCLE:
+        return lead + _FILLER_SEQUENCE[start:start + rest]
+    cycle = itertools.islice(itertools.cycle(_FILLER_SEQUENCE), start, start + rest)
+    return lead + tuple(cycle)
+
+
+_FOUR_U64 = struct.Struct("<4Q")
+
+
+def _uniforms(key: str) -> tuple[float, float, int, int]:
+    """Two floats in [0, 1) and two non-negative ints, fixed by `key`."""
+    a, b, c, d = _FOUR_U64.unpack(hashlib.blake2b(key.encode(), digest_size=32).digest())
+    return a / 2**64, b / 2**64, c, d
 
 
 def make_plan(behaviour: Behaviour, model: str, request_no: int, seed: int, max_tokens: int | None = None) -> Plan:
     """The plan for the `request_no`-th request (0-based) to `model` under `seed`."""
-    rng = random.Random(f"{seed}:{model}:{request_no}")
+    u_ttft, u_fail, content_at, reasoning_at = _uniforms(f"{seed}:{model}:{request_no}")
     jitter = behaviour.ttft_jitter_s
-    ttft = max(0.0, behaviour.ttft_s + (rng.uniform(-jitter, jitter) if jitter else 0.0))
-    fails = rng.random() < behaviour.fail_rate
+    ttft = max(0.0, behaviour.ttft_s + (2 * u_ttft - 1) * jitter)
+    fails = u_fail < behaviour.fail_rate
     fault = behaviour.fault if fails else Fault.NONE
     if behaviour.text is not None:
         content = tuple(_escaped(w) for w in _words(behaviour.text))
     else:
         count = max(behaviour.answer_tokens, HUGE_TOKENS) if fault is Fault.HUGE else behaviour.answer_tokens
-        content = _draw(rng, _GREETING_TOKENS, count)
+        content = _draw(content_at, _GREETING_TOKENS, count)
     finish_reason = "stop"
     if fault is not Fault.HUGE and max_tokens is not None and len(content) > max_tokens:
         content, finish_reason = content[:max_tokens], "length"
-    reasoning = _draw(rng, _THOUGHT_TOKENS, behaviour.reasoning_tokens)
+    reasoning = _draw(reasoning_at, _THOUGHT_TOKENS, behaviour.reasoning_tokens)
     if fault is Fault.EMPTY:
         reasoning, content = (), ()
     return Plan(model, request_no, ttft, fault, reasoning, content, finish_reason)

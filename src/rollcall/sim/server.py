@@ -15,7 +15,7 @@ import json
 import socket
 import struct
 import time
-import uuid
+import os
 from collections import Counter
 from collections.abc import Iterator
 from types import TracebackType
@@ -168,6 +168,11 @@ class SimServer:
         return await (call.stream() if stream else call.whole())
 
 
+# Response ids: unique per process without a uuid per request.
+_ID_PREFIX = os.urandom(6).hex()
+_ids = itertools.count(1)
+
+
 class _Call:
     """One chat completion being answered according to its Plan."""
 
@@ -182,7 +187,7 @@ class _Call:
         self.arrived = arrived
         self.prompt_tokens = prompt_tokens
         self.include_usage = include_usage
-        self.id = "chatcmpl-" + uuid.uuid4().hex[:24]
+        self.id = f"chatcmpl-{_ID_PREFIX}{next(_ids):x}"
         self.created = int(time.time())
         self.headers = {
             "X-Request-Id": self.id,
@@ -279,12 +284,10 @@ class _Call:
                 _abort(self.request, reset=True)
                 return response
             if fault is Fault.ERROR_EVENT:
-                await response.write(chunks.error_event())
-                await response.write_eof()
+                await response.write_eof(chunks.error_event())
                 return response
             if fault is Fault.ERROR_CHUNK:
-                await response.write(chunks.error_chunk() + wire.DONE)
-                await response.write_eof()
+                await response.write_eof(chunks.error_chunk() + wire.DONE)
                 return response
             await response.write(chunks.invalid_json() if fault is Fault.INVALID_JSON else chunks.invalid_utf8())
             await self._pace(response, events, total - sent, sent, first_at)
@@ -295,8 +298,7 @@ class _Call:
             tail += chunks.usage(self.prompt_tokens)
         if fault is not Fault.NO_DONE:
             tail += wire.DONE
-        await response.write(tail)
-        await response.write_eof()
+        await response.write_eof(tail)  # the tail and the end of the body in one send
         return response
 
     async def whole(self) -> web.StreamResponse:
