@@ -97,7 +97,7 @@ async def finish_without_done(request: web.Request) -> web.StreamResponse:
 
 async def crlf_split(request: web.Request) -> web.StreamResponse:
     # CRLF line ends, a multi-byte character split across writes, a bare [DONE] with no blank line.
-    raw = chunk("naïve 🎉").replace(b"\n", b"\r\n") + chunk(finish="stop").replace(b"\n", b"\r\n") + b"data: [DONE]\r\n"
+    raw = (chunk("naïve 🎉") + chunk(finish="stop")).replace(b"\n", b"\r\n") + b"data: [DONE]\r\n"
     cut = raw.index("🎉".encode()) + 2
     return await sse(request, raw[:cut], raw[cut:], pause_s=0.02)
 
@@ -138,7 +138,8 @@ async def error_event(request: web.Request) -> web.StreamResponse:
 
 
 async def error_object_event(request: web.Request) -> web.StreamResponse:
-    return await sse(request, chunk("partial "), b'data: {"error": {"message": "model crashed", "type": "server_error"}}\n\n')
+    error = b'data: {"error": {"message": "model crashed", "type": "server_error"}}\n\n'
+    return await sse(request, chunk("partial "), error)
 
 
 async def no_done(request: web.Request) -> web.StreamResponse:
@@ -146,7 +147,8 @@ async def no_done(request: web.Request) -> web.StreamResponse:
 
 
 async def empty_answer(request: web.Request) -> web.StreamResponse:
-    return await sse(request, chunk(""), chunk(finish="stop"), chunk(usage={"prompt_tokens": 5, "completion_tokens": 0}), DONE)
+    usage = chunk(usage={"prompt_tokens": 5, "completion_tokens": 0})
+    return await sse(request, chunk(""), chunk(finish="stop"), usage, DONE)
 
 
 async def reset_mid_stream(request: web.Request) -> web.StreamResponse:
@@ -212,6 +214,25 @@ async def wrong_shape(request: web.Request) -> web.StreamResponse:
     return await sse(request, b'data: {"choices": {"0": "not a list"}}\n\n', DONE)
 
 
+async def done_then_hang(request: web.Request) -> web.StreamResponse:
+    response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+    await response.prepare(request)
+    await response.write(chunk("complete") + chunk(finish="stop") + DONE)
+    while True:  # the answer is whole, but the body never ends
+        await asyncio.sleep(0.05)
+        await response.write(b": still here\n")
+
+
+async def count_connections(request: web.Request) -> web.StreamResponse:
+    request.app[SEEN].append({"peer": request.transport.get_extra_info("peername")})  # type: ignore[union-attr]
+    response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+    await response.prepare(request)
+    await response.write(chunk("reused") + chunk(finish="stop") + DONE)
+    await asyncio.sleep(0.005)  # the chunked terminator comes a moment after [DONE], as over a real network
+    await response.write_eof()
+    return response
+
+
 async def models(request: web.Request) -> web.StreamResponse:
     return web.json_response({"object": "list", "data": [{"id": "alpha", "object": "model"}, {"id": "beta"}]})
 
@@ -252,6 +273,8 @@ ROUTES: dict[str, Handler] = {
     "non_streaming_bad_json": non_streaming_bad_json,
     "wrong_shape": wrong_shape,
     "redirect": redirect,
+    "done_then_hang": done_then_hang,
+    "count_connections": count_connections,
 }
 
 
@@ -568,6 +591,37 @@ async def test_client_reopens_after_close_and_close_is_idempotent(server: Fake) 
     assert client.closed
     await client.aclose()
     assert (await probe(t)).ok
+
+
+async def test_connections_are_reused_across_probes(server: Fake) -> None:
+    # [DONE] arrives before the chunked-encoding terminator; the target waits briefly for it so
+    # the connection returns to the pool instead of costing every probe a new handshake.
+    client = HttpClient(limit=1)
+    t = target(server, "count_connections", client=client)
+    for _ in range(6):
+        assert (await run_probe(t, ProbeRequest(prompt="hi", model="m"), timeout_s=10)).ok
+    await client.aclose()
+    peers = {entry["peer"] for entry in server.seen}
+    assert len(server.seen) == 6
+    assert len(peers) <= 3  # one when all goes well; dropping connections would make six
+
+
+async def test_body_that_never_ends_after_done_still_completes(server: Fake) -> None:
+    result = await asyncio.wait_for(probe(target(server, "done_then_hang"), timeout_s=5), 10)
+    assert result.ok, result.error
+    assert result.text == "complete"
+    assert result.total_s is not None and result.total_s < 4  # not held until the deadline
+
+
+async def test_proxy_from_the_environment(server: Fake, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The provider's host does not exist; only the loopback "proxy" (our fake server, which aiohttp
+    # routes by path) can answer, so an answer proves the request went through HTTP_PROXY.
+    monkeypatch.setenv("HTTP_PROXY", server.base)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    result = await probe(OpenAITarget("proxied", "http://provider.invalid/normal/v1", models=("m",)))
+    assert result.ok, result.error
+    assert result.text == "Hello world!"
 
 
 # --- construction --------------------------------------------------------------------------

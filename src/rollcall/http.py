@@ -16,6 +16,7 @@ import os
 import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from .classify import kind_for_status
 from .models import ErrorKind
@@ -62,8 +63,14 @@ class HttpClient:
         self.connect_timeout_s = connect_timeout_s
         self.first_byte_timeout_s = first_byte_timeout_s
         self.trust_env = trust_env
+        # Import aiohttp now, while the caller builds its targets: importing it on the first
+        # request would stall the running event loop for a third of a second and inflate the
+        # timings of every probe in flight.
+        import aiohttp  # noqa: F401
+
         self._session: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._proxies: dict[tuple[str, str], tuple[Any, Any]] = {}
 
     @property
     def closed(self) -> bool:
@@ -83,8 +90,11 @@ class HttpClient:
         # Only the socket connect is capped here: waiting for a pooled connection is our own
         # queueing, and reading is bounded by the runner's deadline.
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=self.connect_timeout_s)
+        # trust_env is applied by us (see _proxy_for), not by aiohttp: aiohttp would look up the
+        # proxy and ~/.netrc on a worker thread for every request, two thread hops per probe
+        # that cost throughput and, with the executor's few threads, add queueing to TTFT.
         self._session = aiohttp.ClientSession(
-            connector=connector, timeout=timeout, trust_env=self.trust_env, raise_for_status=False
+            connector=connector, timeout=timeout, trust_env=False, raise_for_status=False
         )
         self._loop = loop
         return self._session
@@ -100,11 +110,14 @@ class HttpClient:
         import aiohttp
 
         session = self.session()
+        proxy, proxy_auth = self._proxy_for(url) if self.trust_env else (None, None)
         cap = self.first_byte_timeout_s
         deadline = asyncio.timeout(cap)
         try:
             async with deadline:
-                return await session.request(method, url, headers=headers, data=data, allow_redirects=False)
+                return await session.request(
+                    method, url, headers=headers, data=data, allow_redirects=False, proxy=proxy, proxy_auth=proxy_auth
+                )
         except aiohttp.ConnectionTimeoutError:
             raise ResponseTimeout(f"no connection within {self.connect_timeout_s:g} s") from None
         except TimeoutError:
@@ -113,6 +126,22 @@ class HttpClient:
             raise
         except aiohttp.ClientError as exc:
             raise translate_client_error(exc) from None
+
+    def _proxy_for(self, url: str) -> tuple[Any, Any]:
+        """(proxy URL, proxy auth) from HTTP(S)_PROXY/NO_PROXY for this scheme and host, looked up once."""
+        parts = urlsplit(url)
+        key = (parts.scheme, parts.hostname or "")
+        found = self._proxies.get(key)
+        if found is None:
+            from aiohttp.helpers import get_env_proxy_for_url
+            from yarl import URL
+
+            try:
+                found = get_env_proxy_for_url(URL(url))
+            except (LookupError, ValueError):
+                found = (None, None)
+            self._proxies[key] = found
+        return found
 
     async def aclose(self) -> None:
         """Close the session (idempotent; safe to call from every target sharing this client)."""

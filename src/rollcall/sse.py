@@ -8,7 +8,7 @@ parser would hide a broken provider: invalid UTF-8 and oversized events raise `S
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 DONE = "[DONE]"
 DEFAULT_MAX_EVENT_BYTES = 1 << 20
@@ -19,9 +19,12 @@ class SSEError(ValueError):
     """The byte stream is not a valid event stream (bad UTF-8, an event past the size cap)."""
 
 
-@dataclass(frozen=True, slots=True)
-class SSEEvent:
-    """One dispatched event. `event` is "message" unless the server named it."""
+class SSEEvent(NamedTuple):
+    """One dispatched event. `event` is "message" unless the server named it.
+
+    A NamedTuple rather than a frozen dataclass: one is built per token, and a tuple is built
+    several times faster.
+    """
 
     data: str
     event: str = "message"
@@ -41,7 +44,9 @@ class SSEDecoder:
     of complete lines is then decoded with one strict `bytes.decode` call.
     """
 
-    __slots__ = ("max_event_bytes", "retry_ms", "_buf", "_skip_lf", "_started", "_data", "_size", "_event", "_id", "_pos")
+    __slots__ = (
+        "max_event_bytes", "retry_ms", "_buf", "_skip_lf", "_started", "_data", "_size", "_event", "_id", "_pos"
+    )
 
     def __init__(self, max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> None:
         if max_event_bytes < 1:
@@ -109,43 +114,50 @@ class SSEDecoder:
             raise SSEError(f"event stream event larger than the cap of {self.max_event_bytes:,} bytes")
 
     def _lines(self, lines: list[str]) -> list[SSEEvent]:
+        # The per-token hot path: state lives in locals and `data: ` lines are tested first.
         events: list[SSEEvent] = []
+        data = self._data
+        size = self._size
+        cap = self.max_event_bytes
         for line in lines:
-            if line.startswith("data:"):
-                # The common case first: OpenAI-style streams are nearly all `data: {...}` lines.
-                value = line[6:] if line.startswith("data: ") else line[5:]
-                if self._data is None:
-                    self._data = [value]
-                else:
-                    self._data.append(value)
-                self._size += len(value) + 1
-                if self._size > self.max_event_bytes:
-                    self._check_size(0)
-            elif not line:
-                if self._data is not None:
-                    events.append(SSEEvent("\n".join(self._data), self._event or "message", self._id))
-                self._data = None
-                self._size = 0
+            if not line:  # blank line: dispatch
+                if data is not None:
+                    joined = data[0] if len(data) == 1 else "\n".join(data)
+                    events.append(SSEEvent(joined, self._event or "message", self._id))
+                    data = None
+                    size = 0
                 self._event = ""
+                continue
+            if line.startswith("data: "):
+                value = line[6:]
+            elif line.startswith("data:"):
+                value = line[5:]
             elif line[0] == ":":
                 continue  # a comment, often a keep-alive ping
             else:
                 name, colon, value = line.partition(":")
                 if colon and value.startswith(" "):
                     value = value[1:]
-                if name == "data":  # a bare `data` line: an empty data line
-                    if self._data is None:
-                        self._data = [""]
-                    else:
-                        self._data.append("")
-                    self._size += 1
-                elif name == "event":
+                if name == "event":
                     self._event = value
-                elif name == "id":
+                    continue
+                if name == "id":
                     if "\0" not in value:
                         self._id = value
-                elif name == "retry":
+                    continue
+                if name == "retry":
                     if value.isascii() and value.isdigit():
                         self.retry_ms = int(value)
-                # Unknown field names are ignored, as the spec requires.
+                    continue
+                if name != "data":  # a bare `data` line falls through as an empty data line
+                    continue  # unknown field names are ignored, as the spec requires
+            if data is None:
+                data = [value]
+            else:
+                data.append(value)
+            size += len(value) + 1
+            if size > cap:
+                raise SSEError(f"event stream event larger than the cap of {cap:,} bytes")
+        self._data = data
+        self._size = size
         return events

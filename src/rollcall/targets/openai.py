@@ -8,6 +8,7 @@ ProbeError (see rollcall.http), never as a raw library exception.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
@@ -43,6 +44,8 @@ except ImportError:  # pragma: no cover - depends on what is installed
 
 
 _SECRET_HEADER_WORDS = ("auth", "key", "token", "secret", "cookie", "session")
+_DRAIN_S = 0.05  # how long to wait for the end of a body after [DONE]
+_DRAIN_BYTES = 64 << 10
 
 
 def _version() -> str:
@@ -169,6 +172,8 @@ class OpenAITarget:
                         if event.event == "error":
                             raise _error_event(data)
                         if data == DONE:
+                            if not response.content.at_eof():
+                                await _drain(response.content)
                             return
                         content, reasoning, fin, usage = _parse_chunk(_parse_json(data, "a stream event"), "delta")
                         if reasoning:
@@ -193,7 +198,8 @@ class OpenAITarget:
         response = await self.client.request("GET", f"{self.base_url}/models", headers=headers)
         async with response:
             if not 200 <= response.status < 300:
-                raise status_error(response.status, response.reason or "", response.headers, await _error_body(response))
+                body = await _error_body(response)
+                raise status_error(response.status, response.reason or "", response.headers, body)
             try:
                 body, over = await read_capped(response.content, self.client.max_response_bytes)
             except aiohttp.ClientError as exc:
@@ -210,6 +216,26 @@ class OpenAITarget:
         # Safe even when the client is shared: closing is idempotent and the runner closes
         # targets only after every probe finished.
         await self.client.aclose()
+
+
+async def _drain(content: Any) -> None:
+    """Read what follows [DONE] (usually just the chunked-encoding terminator, a moment later) so
+    the connection goes back to the pool; a server that keeps sending gets its connection closed.
+
+    Without this, most connections are dropped and every probe pays for a new TCP handshake.
+    """
+    import aiohttp
+
+    left = _DRAIN_BYTES
+    try:
+        async with asyncio.timeout(_DRAIN_S):
+            while left > 0:
+                chunk = await content.readany()
+                if not chunk:
+                    return
+                left -= len(chunk)
+    except (TimeoutError, aiohttp.ClientError):
+        pass  # the answer is complete; only the connection's reuse is lost
 
 
 async def _error_body(response: Any) -> bytes:
