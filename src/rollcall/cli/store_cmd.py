@@ -65,7 +65,7 @@ def _echo_json(doc: dict[str, Any]) -> None:
     click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
 
 
-@click.command("runs")
+@click.command("runs", short_help="Recent stored runs: when, where, ok/failed, complete or not.")
 @click.option("-n", "--limit", type=click.IntRange(min=1), default=20, show_default=True,
               help="How many of the most recent runs to show.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (schema rollcall.runs/1) instead of a table.")
@@ -96,7 +96,7 @@ def runs(limit: int, as_json: bool, store_location: str | None) -> int:
     return 0
 
 
-@click.command("history")
+@click.command("history", short_help="Uptime, latency and streaks per target over time.")
 @click.argument("targets", nargs=-1, metavar="[TARGET]...")
 @click.option("--since", default="7d", show_default=True, metavar="WHEN",
               help="How far back: 30m, 12h, 7d, 2w, an ISO date/time (UTC), or 'all'.")
@@ -169,7 +169,7 @@ def _check_targets(asked: tuple[str, ...], known: list[str]) -> None:
     _note(message)
 
 
-@click.command("diff")
+@click.command("diff", short_help="What changed between two runs (exit 1 if something newly failed).")
 @click.argument("a", required=False, metavar="[A]")
 @click.argument("b", required=False, metavar="[B]")
 @click.option("--threshold", type=float, default=1.5, show_default=True, metavar="RATIO",

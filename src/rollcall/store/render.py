@@ -84,13 +84,13 @@ def _pair(p50: float | None, p95: float | None) -> str:
 
 def history_table(rows: Sequence[HistoryRow], *, now: _dt.datetime, title: str, by_site: bool = False) -> Table:
     """One line per row. Eleven facts per row is a lot for a terminal: a light box with
-    two-space gaps, the model column only when some model is not the default, and the current
+    one-space gaps, the model column only when some model is not the default, and the current
     streak beside the sparkline it summarizes."""
     show_model = any(r.model for r in rows)
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1, 0, 0))
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, padding=0)
     table.add_column("target", no_wrap=True, overflow="ellipsis")
     if show_model:
-        table.add_column("model", overflow="fold")
+        table.add_column("model", no_wrap=True, overflow="ellipsis")
     if by_site:
         table.add_column("site", no_wrap=True, overflow="ellipsis")
     table.add_column("uptime", justify="right", no_wrap=True)
