@@ -10,6 +10,7 @@ never keeps the process from exiting (the CLI also ends with os._exit when worke
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import io
 import sys
 import threading
@@ -65,6 +66,31 @@ def _install_routers() -> tuple[_ThreadRoutedStream, _ThreadRoutedStream]:
 _live_workers: set[threading.Thread] = set()
 
 
+class _DaemonExecutor(concurrent.futures.ThreadPoolExecutor):
+    """Default executor for provider loops: one daemon thread per call.
+
+    asyncio's usual ThreadPoolExecutor threads are joined at interpreter exit, so a provider that
+    hangs inside `run_in_executor`/`asyncio.to_thread` would keep the process alive forever.
+    """
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> concurrent.futures.Future[Any]:
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+
+        def work() -> None:
+            if not future.set_running_or_notify_cancel():
+                return
+            try:
+                future.set_result(fn(*args, **kwargs))
+            except BaseException as exc:  # noqa: BLE001 - handed to the awaiting provider code
+                future.set_exception(exc)
+
+        threading.Thread(target=work, name="rollcall-provider-executor", daemon=True).start()
+        return future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        return None  # nothing pooled; running calls are abandoned with their daemon threads
+
+
 def live_workers() -> int:
     """How many worker threads are still running (abandoned after a deadline, or still busy)."""
     return sum(1 for t in list(_live_workers) if t.is_alive())
@@ -107,10 +133,11 @@ async def stream_in_thread(
         out.local.buffer = io.StringIO()
         err.local.buffer = out.local.buffer
         loop = asyncio.new_event_loop()
-        # Provider code leaks sessions and tasks; asyncio would log each one to stderr.
-        loop.set_exception_handler(lambda _loop, _context: None)
         worker_state["loop"] = loop
         try:
+            # Provider code leaks sessions and tasks; asyncio would log each one to stderr.
+            loop.set_exception_handler(lambda _loop, _context: None)
+            loop.set_default_executor(_DaemonExecutor(max_workers=1))
             task = loop.create_task(pump())
             worker_state["task"] = task
             loop.run_until_complete(task)
