@@ -157,6 +157,9 @@ def test_diff_with_too_few_runs_says_so(store_location: str, capsys) -> None:
     open_store(store_location).close()
     code, out, err = invoke(capsys, "diff", "--store", store_location)
     assert code == 0 and out == "" and "nothing to compare yet: 0 complete run(s)" in err
+    code, out, err = invoke(capsys, "diff", "--store", store_location, "--json")
+    doc = json.loads(out)
+    assert code == 0 and doc["a"] is None and doc["newly_failing"] == [] and "nothing to compare" in err
 
 
 def test_rollcall_store_env_and_default_location(tmp_path, monkeypatch, capsys) -> None:

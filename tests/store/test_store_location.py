@@ -9,7 +9,16 @@ from pathlib import Path
 import pytest
 
 from rollcall.redact import redact
-from rollcall.store import StoreError, default_location, open_store, redact_location, resolve_location
+from rollcall.store import (
+    StoreError,
+    default_location,
+    open_store,
+    open_store_for_run,
+    redact_location,
+    resolve_location,
+)
+from rollcall.store.migrations import MIGRATIONS, MigrationDB
+from rollcall.store.sqlite import SQLiteStore
 
 
 def test_default_location_follows_xdg(monkeypatch, tmp_path) -> None:
@@ -66,3 +75,34 @@ def test_cli_startup_and_sqlite_stores_do_not_load_heavy_modules(tmp_path) -> No
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
+
+
+def _m999_newer(db: MigrationDB) -> None:
+    db.execute("CREATE TABLE newer (id INTEGER)")
+
+
+def test_run_recording_stops_only_for_a_store_the_user_chose(monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    monkeypatch.delenv("ROLLCALL_STORE", raising=False)
+    default = tmp_path / "rollcall" / "history.sqlite3"
+    store, warning = open_store_for_run(None)
+    assert store is not None and warning is None and store.location == str(default)
+    store.close()
+
+    SQLiteStore(default, migrations=[*MIGRATIONS, _m999_newer]).close()  # a newer rollcall wrote it
+    store, warning = open_store_for_run(None)
+    assert store is None and warning is not None
+    assert warning.startswith("this run is not recorded in the history: ") and "newer rollcall" in warning
+
+    monkeypatch.setenv("ROLLCALL_STORE", str(default))
+    with pytest.raises(StoreError, match="newer rollcall"):
+        open_store_for_run(None)
+    with pytest.raises(StoreError, match="newer rollcall"):
+        open_store_for_run(str(default))
+
+
+def test_the_store_package_exports_a_sorted_complete_list() -> None:
+    import rollcall.store as package
+
+    assert package.__all__ == sorted(package.__all__)
+    assert all(hasattr(package, name) for name in package.__all__)

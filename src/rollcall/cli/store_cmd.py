@@ -198,12 +198,12 @@ def diff(a: str | None, b: str | None, threshold: float, min_delta: float, as_js
         raise click.BadParameter("must be 0 or more seconds", param_hint="--min-delta")
     store = _open(store_location)
     if store is None:
-        return 0
+        return _nothing_to_compare(as_json, threshold, min_delta)
     try:
         with store:
             pair = _pick_runs(store, a, b)
             if pair is None:
-                return 0
+                return _nothing_to_compare(as_json, threshold, min_delta)
             before, after = pair
             result = diff_runs(before, store.run_results(before.id), after, store.run_results(after.id),
                                threshold=threshold, min_delta_s=min_delta)
@@ -216,6 +216,14 @@ def diff(a: str | None, b: str | None, threshold: float, min_delta: float, as_js
 
         _console().print(diff_report(result))
     return 1 if result.has_new_failures else 0
+
+
+def _nothing_to_compare(as_json: bool, threshold: float, min_delta: float) -> int:
+    if as_json:  # scripts get a document either way
+        _echo_json({"schema": "rollcall.diff/1", "a": None, "b": None, "threshold": threshold,
+                    "min_delta_s": min_delta, "newly_failing": [], "recovered": [], "slower": [], "faster": [],
+                    "new": [], "vanished": [], "still_failing": 0, "steady": 0})
+    return 0
 
 
 def _pick_runs(store: Any, a: str | None, b: str | None) -> tuple[Any, Any] | None:

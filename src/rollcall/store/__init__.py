@@ -11,10 +11,10 @@ History and diffs are computed in `rollcall.store.queries`, the same for every b
 from __future__ import annotations
 
 from .base import Outcome, RunNotFound, RunRecord, Store, StoreError
-from .location import default_location, open_store, redact_location, resolve_location
+from .location import default_location, open_store, open_store_for_run, redact_location, resolve_location
 from .sink import StoreSink, default_site
 
-__all__ = sorted([
+__all__ = [
     "Outcome",
     "RunNotFound",
     "RunRecord",
@@ -24,6 +24,7 @@ __all__ = sorted([
     "default_location",
     "default_site",
     "open_store",
+    "open_store_for_run",
     "redact_location",
     "resolve_location",
-])
+]

@@ -85,3 +85,19 @@ def open_store(location: str | None = None, *, create: bool = True) -> Store:
     from .sqlite import SQLiteStore
 
     return SQLiteStore(where, create=create)
+
+
+def open_store_for_run(location: str | None = None) -> tuple[Store | None, str | None]:
+    """The store `rollcall run` records into: (store, None), or (None, warning) to run unrecorded.
+
+    A location the user chose (--store, $ROLLCALL_STORE) that cannot be opened raises StoreError:
+    they asked for it, so the run should stop before probing (exit 2). The default location
+    failing (read-only home, a newer rollcall's database) must not stop anyone from probing, so
+    that becomes a one-line warning instead.
+    """
+    try:
+        return open_store(location), None
+    except StoreError as exc:
+        if is_explicit(location):
+            raise
+        return None, f"this run is not recorded in the history: {exc}"
