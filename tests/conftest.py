@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import os
+import tempfile
+from pathlib import Path
 
 import pytest
 from rich.console import Console
@@ -26,3 +28,15 @@ def require_or_skip(available: bool, reason: str) -> None:
     if strict_ci():
         pytest.fail(f"{reason} (required in CI: .ci/run installs it)")
     pytest.skip(reason)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Before any test imports g4f: give it a config dir whose provider cache is seeded, so loading
+    the registry (G4FSpace fetches a JSON file at import) never reaches the internet."""
+    import netguard
+    from g4f_env import seed_g4f_config
+
+    netguard.install()
+
+    if "G4F_CONFIG_DIR" not in os.environ:
+        os.environ["G4F_CONFIG_DIR"] = str(seed_g4f_config(Path(tempfile.mkdtemp(prefix="rollcall-g4f-"))))

@@ -24,7 +24,7 @@ _EXPORTS = {
     "Skipped": "rollcall.models",
     "Target": "rollcall.targets.base",
     "Usage": "rollcall.targets.base",
-    "classify": "rollcall.classify",
+    "classify": "rollcall.classification",
     "run": "rollcall.runner",
     "run_probe": "rollcall.probe",
     "select_providers": "rollcall.targets.g4f",

@@ -11,7 +11,7 @@ provider gets a deadline and a hanging one cannot stall the rest:
     run_async took 9.84 seconds.
     Total: 12 ok, 30 failed in 9.84 s
 
-Run it with `python -m rollcall.classic [--timeout SECONDS]`.
+Run it with `python -m rollcall.classic [--timeout SECONDS] [--provider NAME ...]`.
 """
 
 from __future__ import annotations
@@ -64,11 +64,17 @@ async def run_async(*, timeout_s: float = DEFAULT_TIMEOUT_S, providers: list[typ
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m rollcall.classic", description=__doc__.splitlines()[0])
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, help="deadline per provider (s)")
+    parser.add_argument("--provider", action="append", default=[], metavar="NAME",
+                        help="only this provider (repeatable; a registry name or package.module:ClassName)")
     args = parser.parse_args(argv)
     if args.timeout <= 0:
         parser.error("--timeout must be greater than 0")
     try:
-        print("Total:", asyncio.run(log_time_async(run_async, timeout_s=args.timeout)))
+        providers = select_providers(args.provider).providers if args.provider else None
+    except (ValueError, TypeError, ImportError) as exc:
+        parser.error(str(exc))
+    try:
+        print("Total:", asyncio.run(log_time_async(run_async, timeout_s=args.timeout, providers=providers)))
     except KeyboardInterrupt:
         print("Interrupted.")
     from .cli import _exit

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from .classify import kind_for_status
+from .classification import kind_for_status
 from .models import ErrorKind
 from .redact import redact
 from .targets.base import ProbeError

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from .classify import classify, describe
+from .classification import classify, describe
 from .models import ErrorKind, ProbeResult
 from .redact import redact
 from .targets.base import Content, Headers, ProbeError, ProbeRequest, ReasoningDelta, Target, Usage

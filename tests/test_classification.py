@@ -12,7 +12,7 @@ import requests
 from g4f import errors
 
 from rollcall import ErrorKind, classify
-from rollcall.classify import describe
+from rollcall.classification import describe
 from rollcall.redact import redact, register_secret
 
 
