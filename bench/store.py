@@ -151,6 +151,8 @@ def main() -> int:
     parser.add_argument("--json", default=str(HERE / "results" / "store.json"))
     args = parser.parse_args()
 
+    # Other work on the machine slows every number here; the load average says how much.
+    load_before = os.getloadavg()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         rows.append(bench_backend("sqlite", str(Path(tmp) / "history.sqlite3"), args.results, args.targets, args.trickle))
@@ -183,11 +185,14 @@ def main() -> int:
             f"{r['file_mb']:.1f} MB" if "file_mb" in r else "-",
         )
     Console().print(table)
+    print(f"load average (1 min) before/after: {load_before[0]:.2f}/{os.getloadavg()[0]:.2f} "
+          f"on {os.cpu_count()} CPUs", file=sys.stderr)
     doc = {
         "benchmark": "store",
         "settings": {"results": args.results, "targets": args.targets, "trickle": args.trickle,
                      "cpus": os.cpu_count(), "python": platform.python_version(),
-                     "sqlite": sqlite3.sqlite_version, "postgresql": pg_version},
+                     "sqlite": sqlite3.sqlite_version, "postgresql": pg_version,
+                     "loadavg_1m_before": round(load_before[0], 2), "loadavg_1m_after": round(os.getloadavg()[0], 2)},
         "results": rows,
     }
     path = Path(args.json)
