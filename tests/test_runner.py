@@ -149,3 +149,28 @@ async def test_a_failing_consumer_does_not_lose_results(capsys):
 def test_invalid_settings(kwargs):
     with pytest.raises(ValueError):
         Runner([], **kwargs)
+
+
+class SlowDispatch:
+    """A target whose call really starts 0.2 s late (like waiting for a worker thread)."""
+
+    name, kind, models = "dispatch", "fake", ("m",)
+
+    async def stream(self, request):
+        import time
+
+        from rollcall import Started
+
+        await asyncio.sleep(0.2)
+        yield Started(at=time.perf_counter())
+        yield Content("hi")
+
+    async def aclose(self):
+        return None
+
+
+async def test_dispatch_delay_counts_as_queue_time_not_latency():
+    run = await Runner([SlowDispatch()], timeout_s=5).run()
+    (r,) = run.results
+    assert r.queue_s >= 0.2
+    assert r.total_s < r.queue_s  # the provider itself answered at once

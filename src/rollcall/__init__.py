@@ -22,6 +22,7 @@ _EXPORTS = {
     "RunResult": "rollcall.models",
     "Runner": "rollcall.runner",
     "Skipped": "rollcall.models",
+    "Started": "rollcall.targets.base",
     "Target": "rollcall.targets.base",
     "Usage": "rollcall.targets.base",
     "classify": "rollcall.classification",

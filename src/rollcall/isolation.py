@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import io
+import queue
 import sys
 import threading
 import time
@@ -19,6 +20,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any, TextIO
 
 _END = object()
+STARTED = object()  # yielded once, stamped when the worker thread began running the call
 
 
 class ProviderCrash(Exception):
@@ -63,9 +65,6 @@ def _install_routers() -> tuple[_ThreadRoutedStream, _ThreadRoutedStream]:
         return sys.stdout, sys.stderr  # type: ignore[return-value]
 
 
-_live_workers: set[threading.Thread] = set()
-
-
 class _DaemonExecutor(concurrent.futures.ThreadPoolExecutor):
     """Default executor for provider loops: one daemon thread per call.
 
@@ -91,15 +90,68 @@ class _DaemonExecutor(concurrent.futures.ThreadPoolExecutor):
         return None  # nothing pooled; running calls are abandoned with their daemon threads
 
 
+class _WorkerPool:
+    """Daemon threads that run one job at a time, kept warm for reuse.
+
+    Starting a thread costs about a millisecond of GIL time, and Thread.start() blocks its caller
+    until the thread runs; with hundreds of probes starting at once that stalls the event loop and
+    delays every probe. Idle workers take the next job from a queue instead; new ones are started
+    by a launcher thread, never by the caller's loop. A worker stuck in provider code simply never
+    comes back: it is abandoned, and counted as busy.
+    """
+
+    MAX_IDLE = 256
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._to_start: queue.SimpleQueue[threading.Thread] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._idle = 0
+        self.busy = 0
+        self._launcher: threading.Thread | None = None
+
+    def submit(self, job: Callable[[], None]) -> None:
+        with self._lock:
+            self.busy += 1
+            self._jobs.put(job)
+            if self._idle > 0:
+                self._idle -= 1
+                return
+            if self._launcher is None:
+                self._launcher = threading.Thread(target=self._launch, name="rollcall-launcher", daemon=True)
+                self._launcher.start()
+        self._to_start.put(threading.Thread(target=self._work, name="rollcall-worker", daemon=True))
+
+    def _launch(self) -> None:
+        while True:
+            self._to_start.get().start()
+
+    def _work(self) -> None:
+        while True:
+            job = self._jobs.get()
+            try:
+                job()
+            finally:
+                with self._lock:
+                    self.busy -= 1
+                    if self._idle >= self.MAX_IDLE:
+                        return
+                    self._idle += 1
+
+
+_pool = _WorkerPool()
+
+
 def live_workers() -> int:
-    """How many worker threads are still running (abandoned after a deadline, or still busy)."""
-    return sum(1 for t in list(_live_workers) if t.is_alive())
+    """How many provider calls are still running on worker threads (busy, or abandoned at a deadline)."""
+    return _pool.busy
 
 
 async def stream_in_thread(
     factory: Callable[[], AsyncIterator[Any]], *, name: str = "provider"
 ) -> AsyncIterator[tuple[float, Any]]:
-    """Yield (perf_counter stamp, item) for each item of factory() run on a worker thread.
+    """Yield (perf_counter stamp, item) for each item of factory() run on a worker thread,
+    preceded by (stamp, STARTED) when the worker began.
 
     Exceptions from the worker are re-raised here; BaseExceptions that are not Exceptions
     (SystemExit, KeyboardInterrupt, GeneratorExit) arrive as ProviderCrash so they cannot end
@@ -138,6 +190,7 @@ async def stream_in_thread(
             # Provider code leaks sessions and tasks; asyncio would log each one to stderr.
             loop.set_exception_handler(lambda _loop, _context: None)
             loop.set_default_executor(_DaemonExecutor(max_workers=1))
+            post((time.perf_counter(), STARTED))
             task = loop.create_task(pump())
             worker_state["task"] = task
             loop.run_until_complete(task)
@@ -154,11 +207,9 @@ async def stream_in_thread(
             except BaseException:  # noqa: BLE001 - a misbehaving provider must not kill us here
                 pass
             loop.close()
-            _live_workers.discard(threading.current_thread())
+            out.local.buffer = err.local.buffer = None
 
-    thread = threading.Thread(target=worker, name=f"rollcall-{name}", daemon=True)
-    _live_workers.add(thread)
-    thread.start()
+    _pool.submit(worker)
     try:
         while True:
             stamp, item = await queue.get()

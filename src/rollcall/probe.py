@@ -12,7 +12,7 @@ import time
 from .classification import classify, describe
 from .models import ErrorKind, ProbeResult
 from .redact import redact
-from .targets.base import Content, Headers, ProbeError, ProbeRequest, ReasoningDelta, Target, Usage
+from .targets.base import Content, Headers, ProbeError, ProbeRequest, ReasoningDelta, Started, Target, Usage
 from .timing import utc_now_iso
 
 DEFAULT_MAX_OUTPUT_CHARS = 1_000_000
@@ -39,6 +39,7 @@ class _Measurement:
         self.chars = 0
         self.chunks = 0
         self.usage_tokens: int | None = None
+        self.dispatch_s = 0.0  # the target's own start-up delay, reported as queue time
 
     def _token_at(self, at: float) -> None:
         if self.first_at is None:
@@ -64,6 +65,10 @@ class _Measurement:
             self.status = event.status
             if self.headers_at is None:
                 self.headers_at = at
+        elif isinstance(event, Started):
+            if self.first_at is None and self.headers_at is None and at > self.t0:
+                self.dispatch_s += at - self.t0
+                self.t0 = at
         elif isinstance(event, Usage):
             if event.completion_tokens is not None:
                 self.usage_tokens = event.completion_tokens
@@ -144,10 +149,10 @@ async def run_probe(
         error_kind=error_kind,
         error=error,
         status=status if status is not None else m.status,
-        queue_s=queue_s,
+        queue_s=queue_s + m.dispatch_s,
         headers_s=m.rel(m.headers_at),
         ttft_s=m.rel(m.first_at),
-        total_s=end - t0,
+        total_s=end - m.t0,
         output_chars=m.chars,
         output_tokens=tokens,
         output_tokens_estimated=estimated,

@@ -31,6 +31,14 @@ class ProbeRequest:
 # Events a target yields. `at` is a time.perf_counter() stamp taken where the bytes arrived
 # (e.g. on a worker thread); None means "stamp it when the probe sees it".
 @dataclass(frozen=True, slots=True)
+class Started:
+    """The call really began at `at`, after the target's own dispatch delay (e.g. waiting for a
+    worker thread). Time before it is counted as queue time, not as provider latency."""
+
+    at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Headers:
     status: int
     at: float | None = None
@@ -55,7 +63,7 @@ class Usage:
     at: float | None = None
 
 
-Event = Headers | Content | ReasoningDelta | Usage
+Event = Started | Headers | Content | ReasoningDelta | Usage
 
 
 class ProbeError(Exception):

@@ -18,10 +18,10 @@ from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..isolation import stream_in_thread
+from ..isolation import STARTED, stream_in_thread
 from ..models import Skipped
 from ..redact import register_secret
-from .base import Content, Event, ProbeRequest, ReasoningDelta, Usage
+from .base import Content, Event, ProbeRequest, ReasoningDelta, Started, Usage
 
 LOAD_TIMEOUT_S = 10.0
 
@@ -269,7 +269,7 @@ class G4FTarget:
 
     async def stream(self, request: ProbeRequest) -> AsyncIterator[Event]:
         async for stamp, event in stream_in_thread(lambda: self._call(request), name=self.name):
-            yield dataclasses.replace(event, at=stamp)
+            yield Started(at=stamp) if event is STARTED else dataclasses.replace(event, at=stamp)
 
     async def aclose(self) -> None:
         return None
