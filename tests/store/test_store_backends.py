@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import pytest
 
@@ -145,3 +146,10 @@ def test_outcomes_filter_by_time_target_and_site(store) -> None:
     assert [o.target for o in store.outcomes(site="us")] == ["ALPHA"]
     assert store.outcomes(site="mars") == []
     assert store.target_names() == sorted(["ALPHA", "Alpha", "beta"])
+
+
+def test_settings_are_stored_without_secrets(store) -> None:
+    settings = {"headers": {"Authorization": "Bearer abcdefghijklmnop1234"}, "timeout_s": 5}
+    store.start_run(record("settings0001", settings=settings))
+    stored = store.get_run("settings0001").settings
+    assert stored["timeout_s"] == 5 and "abcdefghijklmnop1234" not in json.dumps(stored)

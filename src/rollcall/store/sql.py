@@ -33,14 +33,20 @@ def _json_loads(text: Any, default: Any) -> Any:
         return default
 
 
+def _settings_json(settings: dict[str, Any]) -> str:
+    # Settings come from the command line and config; a key pasted into one must not be kept.
+    return redact(json.dumps(settings, sort_keys=True, default=str)) or "{}"
+
+
 def _result_row(run_id: str, seq: int, r: ProbeResult) -> tuple[Any, ...]:
     values = []
     for name in RESULT_FIELDS:
         value = getattr(r, name)
         if name in ("error", "text", "reasoning"):
             # Already redacted by the probe; scrubbing again costs little and covers results
-            # built elsewhere (imported JSON, other programs using the sink).
-            value = redact(value[:STORED_TEXT_CHARS] if value else value)
+            # built elsewhere (imported JSON, other programs using the sink). Scrub before
+            # cutting, so a secret straddling the cut cannot leave a prefix behind.
+            value = (redact(value) or "")[:STORED_TEXT_CHARS] if value else value
         elif name == "error_kind":
             value = str(value) if value else None
         elif name in ("ok", "output_tokens_estimated"):
@@ -60,7 +66,8 @@ def _probe_result(row: Sequence[Any]) -> ProbeResult:
 
 
 class SqlStore:
-    """Shared implementation; subclasses implement the underscore hooks."""
+    """Shared implementation; a backend implements the hooks (execute, executemany, query,
+    _write, _close) and may add _before_migrate."""
 
     dialect = ""
 
@@ -121,7 +128,7 @@ class SqlStore:
             "ON CONFLICT (id) DO NOTHING",
             (
                 run.id, run.started_at, run.ended_at, run.wall_s, redact(run.prompt) or "", run.site,
-                json.dumps(run.settings, sort_keys=True, default=str), int(run.complete), run.version,
+                _settings_json(run.settings), int(run.complete), run.version,
                 run.planned, run.loop_lag_max_s, json.dumps(list(run.skipped), default=str),
             ),
         )
@@ -151,7 +158,7 @@ class SqlStore:
                 "skipped = ? WHERE id = ?",
                 (
                     run.started_at, run.ended_at, run.wall_s, redact(run.prompt) or "",
-                    json.dumps(run.settings, sort_keys=True, default=str), int(run.complete),
+                    _settings_json(run.settings), int(run.complete),
                     run.version, run.planned, run.loop_lag_max_s,
                     json.dumps(list(run.skipped), default=str), run.id,
                 ),
