@@ -95,6 +95,16 @@ async def finish_without_done(request: web.Request) -> web.StreamResponse:
     return await sse(request, chunk("fine"), chunk(finish="stop"))
 
 
+async def side_events(request: web.Request) -> web.StreamResponse:
+    # Named events that are not chat chunks, with data that is not JSON, are not the answer.
+    return await sse(request, b"event: ping\ndata: alive\n\n", chunk("answer"), b"id: 3\nretry: 100\n\n",
+                     chunk(finish="stop"), DONE)
+
+
+async def deep_json(request: web.Request) -> web.StreamResponse:
+    return await sse(request, b"data: " + b"[" * 100_000 + b"\n\n", DONE)
+
+
 async def crlf_split(request: web.Request) -> web.StreamResponse:
     # CRLF line ends, a multi-byte character split across writes, a bare [DONE] with no blank line.
     raw = (chunk("naïve 🎉") + chunk(finish="stop")).replace(b"\n", b"\r\n") + b"data: [DONE]\r\n"
@@ -247,6 +257,8 @@ ROUTES: dict[str, Handler] = {
     "no_usage": no_usage,
     "finish_without_done": finish_without_done,
     "crlf_split": crlf_split,
+    "side_events": side_events,
+    "deep_json": deep_json,
     "auth401": status(401, '{"error": {"message": "Incorrect API key provided: {auth}"}}'),
     "auth403": status(403, '{"error": "forbidden"}'),
     "rate429": status(429, '{"error": {"message": "Rate limit reached"}}', **{"Retry-After": "7"}),
@@ -369,6 +381,12 @@ async def test_crlf_split_character_and_bare_done(server: Fake) -> None:
     assert result.text == "naïve 🎉"
 
 
+async def test_named_side_events_are_skipped(server: Fake) -> None:
+    result = await probe(target(server, "side_events"))
+    assert result.ok, result.error
+    assert result.text == "answer"
+
+
 async def test_non_streaming_fallback(server: Fake) -> None:
     result = await probe(target(server, "non_streaming", stream=False))
     assert result.ok, result.error
@@ -459,6 +477,7 @@ def test_parse_retry_after_forms() -> None:
     ("no_done", "stream ended early"),
     ("non_streaming_bad_json", "invalid JSON in the response"),
     ("wrong_shape", "unexpected shape of 'choices'"),
+    ("deep_json", "invalid JSON in a stream event"),
 ])
 async def test_bad_responses(server: Fake, fault: str, words: str) -> None:
     result = await probe(target(server, fault, stream=fault != "non_streaming_bad_json"))
@@ -632,6 +651,12 @@ def test_bad_base_url_is_a_clear_error(url: str) -> None:
         OpenAITarget("x", url)
 
 
+@pytest.mark.parametrize("headers", [{"X-Evil": "a\r\nInjected: 1"}, {"Bad:Name": "v"}, {"X-Null": "a\0b"}])
+def test_headers_that_would_break_the_request_are_refused(headers: dict[str, str]) -> None:
+    with pytest.raises(ValueError, match="contains a line break, NUL or colon"):
+        OpenAITarget("x", "http://127.0.0.1:1/v1", headers=headers)
+
+
 def test_models_given_as_one_string_is_one_model() -> None:
     assert OpenAITarget("x", "http://127.0.0.1:1/v1", models="gpt-4o").models == ("gpt-4o",)
     with pytest.raises(ValueError, match="models must not be empty"):
@@ -661,5 +686,16 @@ async def test_standard_library_json_fallback(server: Fake, monkeypatch: pytest.
     monkeypatch.setattr(module, "_loads", json.loads)
     result = await probe(target(server, "normal"))
     assert result.ok and result.text == "Hello world!" and result.output_tokens == 3
-    bad = await probe(target(server, "invalid_json"))
-    assert bad.error_kind is ErrorKind.BAD_RESPONSE
+    for fault in ("invalid_json", "deep_json"):  # json.loads raises RecursionError on the deep one
+        bad = await probe(target(server, fault))
+        assert bad.error_kind is ErrorKind.BAD_RESPONSE and "invalid JSON" in (bad.error or "")
+
+
+def test_error_body_snippets() -> None:
+    from rollcall.http import body_snippet
+
+    assert body_snippet(rb'{"error": {"message": "quota   exceeded\n now"}}') == "quota exceeded now"
+    assert body_snippet(b"<html><title> Access denied </title></html>", "text/html") == "an HTML page titled 'Access denied'"
+    assert body_snippet(b"   ") == ""
+    assert body_snippet(b"[" * 4000).startswith("[[[")  # deep nesting is not parsed into a crash
+    assert len(body_snippet(b"x" * 5000)) == 201

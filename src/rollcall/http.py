@@ -16,7 +16,6 @@ import os
 import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from .classification import kind_for_status
 from .models import ErrorKind
@@ -70,7 +69,7 @@ class HttpClient:
 
         self._session: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._proxies: dict[tuple[str, str], tuple[Any, Any]] = {}
+        self._proxies: dict[str, tuple[Any, Any]] = {}  # by request URL: targets reuse theirs
 
     @property
     def closed(self) -> bool:
@@ -128,10 +127,8 @@ class HttpClient:
             raise translate_client_error(exc) from None
 
     def _proxy_for(self, url: str) -> tuple[Any, Any]:
-        """(proxy URL, proxy auth) from HTTP(S)_PROXY/NO_PROXY for this scheme and host, looked up once."""
-        parts = urlsplit(url)
-        key = (parts.scheme, parts.hostname or "")
-        found = self._proxies.get(key)
+        """(proxy URL, proxy auth) from HTTP(S)_PROXY/NO_PROXY for this URL, looked up once."""
+        found = self._proxies.get(url)
         if found is None:
             from aiohttp.helpers import get_env_proxy_for_url
             from yarl import URL
@@ -140,7 +137,9 @@ class HttpClient:
                 found = get_env_proxy_for_url(URL(url))
             except (LookupError, ValueError):
                 found = (None, None)
-            self._proxies[key] = found
+            if len(self._proxies) > 1024:  # many distinct URLs: keep the cache small
+                self._proxies.clear()
+            self._proxies[url] = found
         return found
 
     async def aclose(self) -> None:
@@ -150,7 +149,7 @@ class HttpClient:
             await session.close()
 
 
-def _reason(exc: BaseException) -> str:
+def _reason(exc: BaseException | str) -> str:
     text = " ".join(str(exc).split()) or type(exc).__name__
     return redact(text[:300]) or type(exc).__name__
 
@@ -197,6 +196,10 @@ def translate_client_error(exc: Exception, *, received: int | None = None) -> Ex
         return ConnectError(f"DNS lookup failed for {exc.host}: {_os_reason(exc)}")
     if isinstance(exc, (aiohttp.ClientSSLError, aiohttp.ServerFingerprintMismatch)):
         return ConnectError(f"TLS failed: {_reason(exc)}")
+    if isinstance(exc, aiohttp.ClientProxyConnectionError):
+        return ConnectError(f"cannot connect to the proxy {exc.host}:{exc.port}: {_os_reason(exc)}")
+    if isinstance(exc, aiohttp.ClientHttpProxyError):
+        return ConnectError(f"the proxy refused the connection: {exc.status} {_reason(exc.message)}")
     if isinstance(exc, aiohttp.ClientConnectorError):
         return ConnectError(f"cannot connect to {exc.host}:{exc.port}: {_os_reason(exc)}")
     if isinstance(exc, aiohttp.ClientPayloadError):
@@ -297,7 +300,7 @@ def _error_message_of_json(text: str) -> str | None:
 
     try:
         doc = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # error bodies are untrusted: deep nesting is an attack too
         return None
     return error_message(doc) if isinstance(doc, dict) else None
 

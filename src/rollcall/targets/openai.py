@@ -100,6 +100,10 @@ class OpenAITarget:
             register_secret(api_key)
             headers["Authorization"] = f"Bearer {api_key}"
         for key, value in (extra or {}).items():
+            if not isinstance(key, str) or not isinstance(value, str) or not key.strip():
+                raise ValueError(f"target {self.name!r}: header names and values must be text")
+            if any(c in key + value for c in "\r\n\0") or ":" in key:
+                raise ValueError(f"target {self.name!r}: header {key!r} contains a line break, NUL or colon")
             if any(word in key.lower() for word in _SECRET_HEADER_WORDS):
                 register_secret(value)
                 _, _, token = value.partition(" ")
@@ -175,7 +179,13 @@ class OpenAITarget:
                             if not response.content.at_eof():
                                 await _drain(response.content)
                             return
-                        content, reasoning, fin, usage = _parse_chunk(_parse_json(data, "a stream event"), "delta")
+                        try:
+                            doc = _loads(data)
+                        except (ValueError, RecursionError):  # json (not orjson) recurses on deep nesting
+                            if event.event != "message":
+                                continue  # a named side event (e.g. `event: ping`) need not be JSON
+                            raise _invalid_json(data, "a stream event") from None
+                        content, reasoning, fin, usage = _parse_chunk(doc, "delta")
                         if reasoning:
                             yield ReasoningDelta(reasoning, at)
                         if content:
@@ -257,12 +267,16 @@ def _html_error(status: int, body: bytes, content_type: str = "text/html") -> Ba
 def _parse_json(data: str | bytes, what: str) -> Any:
     try:
         return _loads(data)
-    except ValueError:
-        text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
-        text = " ".join(text.split())
-        if len(text) > SNIPPET_CHARS:
-            text = text[:SNIPPET_CHARS] + "…"
-        raise BadResponse(f"invalid JSON in {what}: {redact(text)!r}") from None
+    except (ValueError, RecursionError):
+        raise _invalid_json(data, what) from None
+
+
+def _invalid_json(data: str | bytes, what: str) -> BadResponse:
+    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+    text = " ".join(text.split())
+    if len(text) > SNIPPET_CHARS:
+        text = text[:SNIPPET_CHARS] + "…"
+    return BadResponse(f"invalid JSON in {what}: {redact(text)!r}")
 
 
 def _error_object(doc: Mapping[str, Any]) -> ErrorEvent:
@@ -277,7 +291,7 @@ def _error_object(doc: Mapping[str, Any]) -> ErrorEvent:
 def _error_event(data: str) -> ErrorEvent:
     try:
         doc = _loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):
         doc = None
     if not isinstance(doc, dict):
         doc = {"error": {"message": data or "no message"}}
@@ -312,10 +326,10 @@ def _parse_chunk(doc: Any, key: str) -> tuple[str, str, bool, dict[str, Any] | N
             delta = choice.get(key) or choice.get("delta") or choice.get("message") or {}
             value = delta.get("content")
             if value:
-                content = _text(value, "content")
+                content = value if type(value) is str else _text(value, "content")
             value = delta.get("reasoning_content") or delta.get("reasoning")
             if value:
-                reasoning = _text(value, "reasoning")
+                reasoning = value if type(value) is str else _text(value, "reasoning")
             finished = bool(choice.get("finish_reason"))
         except (AttributeError, KeyError, IndexError, TypeError):
             raise BadResponse("unexpected shape of 'choices' in a response chunk") from None
