@@ -38,5 +38,11 @@ def pytest_configure(config: pytest.Config) -> None:
 
     netguard.install()
 
+    root = Path(tempfile.mkdtemp(prefix="rollcall-tests-"))
     if "G4F_CONFIG_DIR" not in os.environ:
-        os.environ["G4F_CONFIG_DIR"] = str(seed_g4f_config(Path(tempfile.mkdtemp(prefix="rollcall-g4f-"))))
+        os.environ["G4F_CONFIG_DIR"] = str(seed_g4f_config(root))
+    # Nothing a test runs may read the user's config or write into their history.
+    os.environ["XDG_DATA_HOME"] = str(root / "xdg-data")
+    os.environ["XDG_CONFIG_HOME"] = str(root / "xdg-config")
+    for name in ("ROLLCALL_STORE", "ROLLCALL_CONFIG"):
+        os.environ.pop(name, None)

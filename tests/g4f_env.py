@@ -30,6 +30,9 @@ def offline_g4f_env(tmp_path: Path) -> dict[str, str]:
     return {
         **os.environ,
         "G4F_CONFIG_DIR": str(config_dir),
+        # Runs in tests record into (and read config from) the test's own folders, never $HOME.
+        "XDG_DATA_HOME": str(tmp_path / "xdg-data"),
+        "XDG_CONFIG_HOME": str(tmp_path / "xdg-config"),
         "PYTHONPATH": os.pathsep.join(filter(None, path)),
         "NO_COLOR": "1",
         "COLUMNS": "200",

@@ -23,8 +23,11 @@ def new_event_loop() -> asyncio.AbstractEventLoop:
     return uvloop.new_event_loop()
 
 
-def execute(runner: Runner, sinks: Iterable[Sink] = ()) -> tuple[RunResult, bool]:
-    """Run to the end; returns (run, interrupted). Sinks see every result and the final run."""
+def execute(
+    runner: Runner, sinks: Iterable[Sink] = (), *, sink_errors: list[str] | None = None
+) -> tuple[RunResult, bool]:
+    """Run to the end; returns (run, interrupted). Sinks see every result and the final run; a
+    failing sink is reported (and its message appended to `sink_errors`) without stopping the run."""
     fanout = Fanout(sinks)
     runner.on_result = fanout.result
     fanout.start(runner.id, runner.planned)
@@ -36,4 +39,6 @@ def execute(runner: Runner, sinks: Iterable[Sink] = ()) -> tuple[RunResult, bool
         interrupted = True
         run = runner.snapshot(complete=False)
     fanout.finish(run)
+    if sink_errors is not None:
+        sink_errors.extend(fanout.errors)
     return run, interrupted

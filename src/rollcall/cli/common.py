@@ -1,0 +1,180 @@
+"""What `rollcall run` and `rollcall demo` share: the probing/output options and the run's tail
+(live view, reports, history store, requirements, exit code)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import click
+
+from ..targets.base import DEFAULT_PROMPT
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def positive(ctx: click.Context, param: click.Parameter, value: float | int | None) -> float | int | None:
+    if value is not None and value <= 0:
+        raise click.BadParameter("must be greater than 0", ctx=ctx, param=param)
+    return value
+
+
+def probe_options(default_timeout: float) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Options for how to probe and where results go, identical for `run` and `demo`."""
+    options = [
+        click.option("--prompt", default=DEFAULT_PROMPT, show_default=True, help="The question to ask."),
+        click.option("-t", "--timeout", type=float, default=default_timeout, show_default=True, callback=positive,
+                     help="Deadline per probe in seconds, connect to last token."),
+        click.option("-j", "--concurrency", type=int, default=64, show_default=True, callback=positive,
+                     help="How many probes run at once."),
+        click.option("-n", "--repeat", type=int, default=1, show_default=True, callback=positive,
+                     help="Probe each target N times (one after another) and report success rate and "
+                          "median/p90 latency."),
+        click.option("--expect", metavar="REGEX", help="Answers must match this regular expression (else check_failed)."),
+        click.option("--max-total", type=float, metavar="SECONDS", callback=positive,
+                     help="Answers slower than this in total fail with check_failed."),
+        click.option("--max-ttft", type=float, metavar="SECONDS", callback=positive,
+                     help="Answers whose first token came later than this fail with check_failed."),
+        click.option("--require", multiple=True, metavar="NAME", help="Exit 1 unless this target answered (repeatable)."),
+        click.option("--min-ok", type=int, default=0, metavar="N", help="Exit 1 unless at least N probes answered."),
+        click.option("--json", "json_path", metavar="PATH|-",
+                     help="Write the run as JSON (schema rollcall.run/1); - for stdout. Same as -o json:PATH."),
+        click.option("-o", "--output", "outputs", multiple=True, metavar="FORMAT:PATH",
+                     help="Write a report (repeatable): json, jsonl, csv, junit, markdown, html; PATH - is stdout "
+                          "(jsonl streams each result as it finishes)."),
+        click.option("-q", "--quiet", is_flag=True, help="Print only the summary line."),
+        click.option("--store", "store_location", metavar="PATH|URL", envvar="ROLLCALL_STORE", show_envvar=True,
+                     help="History database: a SQLite path or postgresql://... "
+                          "[default: ~/.local/share/rollcall/history.sqlite3]"),
+        click.option("--no-store", is_flag=True, help="Do not record this run in the history."),
+        click.option("--site", metavar="NAME", help="Where this run probes from, recorded in the history [default: hostname]."),
+    ]
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        for option in reversed(options):
+            func = option(func)
+        return func
+
+    return decorate
+
+
+@dataclass
+class RunSettings:
+    """The probe options after defaults from the config file were applied (flags win)."""
+
+    prompt: str = DEFAULT_PROMPT
+    timeout: float = 30.0
+    concurrency: int = 64
+    repeat: int = 1
+    expect: str | None = None
+    max_total: float | None = None
+    max_ttft: float | None = None
+    require: tuple[str, ...] = ()
+    min_ok: int = 0
+    json_path: str | None = None
+    outputs: tuple[str, ...] = ()
+    quiet: bool = False
+    store_location: str | None = None
+    no_store: bool = False
+    site: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any]) -> RunSettings:
+        known = set(cls.__dataclass_fields__) - {"extra"}
+        settings = cls(**{k: v for k, v in options.items() if k in known})
+        settings.require = tuple(settings.require)
+        settings.outputs = tuple(settings.outputs)
+        return settings
+
+    def validate(self) -> None:
+        if not self.prompt.strip():
+            raise click.BadParameter("must not be empty", param_hint="--prompt")
+        if self.min_ok < 0:
+            raise click.BadParameter("must be 0 or more", param_hint="--min-ok")
+
+    @property
+    def report_specs(self) -> list[str]:
+        return ([f"json:{self.json_path}"] if self.json_path else []) + list(self.outputs)
+
+
+def _checks(settings: RunSettings) -> list[Any]:
+    from .. import checks
+
+    try:
+        return checks.combine([
+            checks.expect_regex(settings.expect) if settings.expect else None,
+            checks.max_total(settings.max_total) if settings.max_total else None,
+            checks.max_ttft(settings.max_ttft) if settings.max_ttft else None,
+        ])
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def run_targets(
+    targets: Sequence[Any],
+    settings: RunSettings,
+    *,
+    intro: str,
+    skipped: Sequence[Any] = (),
+    links: Mapping[str, str] | None = None,
+) -> int:
+    """Probe `targets` with the live view, reports and history; return the exit code."""
+    from rich.console import Console
+
+    from .. import checks
+    from ..app import execute
+    from ..live import LiveView
+    from ..reports import outputs
+    from ..runner import Runner
+
+    settings.validate()
+    answer_checks = _checks(settings)
+    specs = settings.report_specs
+    try:
+        report_sinks = outputs.make_sinks(specs, links=links)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    console = Console(stderr=outputs.uses_stdout(specs), highlight=False)
+    chatter = Console(stderr=True, highlight=False)
+
+    store, store_sink = None, None
+    if not settings.no_store:
+        from ..store import StoreError, StoreSink, open_store_for_run
+
+        try:
+            store, warning = open_store_for_run(settings.store_location)
+        except StoreError as exc:
+            raise click.UsageError(str(exc)) from None
+        if warning:
+            chatter.print(f"rollcall: warning: {warning}", style="yellow")
+
+    if not settings.quiet:
+        chatter.print(f"{intro}, {settings.timeout:g} s deadline each…", style="dim")
+    runner = Runner(
+        targets, prompt=settings.prompt, timeout_s=settings.timeout, concurrency=settings.concurrency,
+        repeat=settings.repeat, skipped=skipped, checks=answer_checks, settings=settings.extra,
+    )
+    sinks: list[Any] = [LiveView(console, quiet=settings.quiet), *report_sinks]
+    if store is not None:
+        from ..store import StoreSink
+
+        store_sink = StoreSink(store, site=settings.site, prompt=settings.prompt, settings=runner.settings)
+        sinks.insert(0, store_sink)
+    sink_errors: list[str] = []
+    try:
+        run, interrupted = execute(runner, sinks, sink_errors=sink_errors)
+    finally:
+        if store is not None:
+            store.close()
+    if store_sink is not None and store_sink.errors:
+        chatter.print(f"rollcall: warning: the history store failed: {store_sink.errors[0]}", style="yellow")
+    if interrupted:
+        return EXIT_INTERRUPTED
+    unmet = checks.Requirements(settings.require, settings.min_ok).unmet(run)
+    unmet += [f"an output could not be written ({error})" for error in sink_errors]
+    for problem in unmet:
+        print(f"rollcall: requirement failed: {problem}", file=sys.stderr)
+    return EXIT_FAILED if unmet else EXIT_OK

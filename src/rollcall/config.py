@@ -1,0 +1,268 @@
+"""The config file (TOML): defaults and targets, validated with errors that name file, target and field.
+
+    [defaults]
+    timeout = 20
+    prompt = "Hello, are you GPT 3.5?"
+
+    [[target]]
+    name = "openrouter"
+    kind = "openai"
+    base_url = "https://openrouter.ai/api/v1"
+    api_key = "${OPENROUTER_API_KEY}"      # from the environment; never printed
+    models = ["meta-llama/llama-3.3-70b-instruct:free"]
+
+    [[target]]
+    name = "g4f"
+    kind = "g4f"
+    providers = ["*"]
+    exclude = ["Gemini"]
+
+`${VAR}` in any string is replaced from the environment; an unset variable is an error naming it,
+or skips the target when the target says `optional = true`. Values read this way for `api_key`
+and `headers` are registered as secrets, so they are scrubbed from every output.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .models import Skipped
+from .redact import register_secret
+
+CONFIG_ENV = "ROLLCALL_CONFIG"
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class ConfigError(ValueError):
+    """A config problem, worded for the user: `file: target 'x': field: what is wrong`."""
+
+
+@dataclass(frozen=True, slots=True)
+class Defaults:
+    timeout: float | None = None
+    prompt: str | None = None
+    concurrency: int | None = None
+    repeat: int | None = None
+    expect: str | None = None
+    max_ttft: float | None = None
+    max_total: float | None = None
+    require: tuple[str, ...] = ()
+    min_ok: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TargetConfig:
+    name: str
+    kind: str
+    # openai
+    base_url: str = ""
+    api_key: str | None = None
+    models: tuple[str, ...] = ("",)
+    headers: Mapping[str, str] = field(default_factory=dict)
+    stream: bool = True
+    extra_body: Mapping[str, Any] = field(default_factory=dict)
+    # g4f
+    providers: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    all_providers: bool = False
+    include_auth: bool = False
+    include_extra: bool = False
+    model: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    path: str
+    defaults: Defaults = field(default_factory=Defaults)
+    targets: tuple[TargetConfig, ...] = ()
+    skipped: tuple[Skipped, ...] = ()
+
+
+_DEFAULT_TYPES: dict[str, tuple[type, ...]] = {
+    "timeout": (int, float), "prompt": (str,), "concurrency": (int,), "repeat": (int,), "expect": (str,),
+    "max_ttft": (int, float), "max_total": (int, float), "require": (list,), "min_ok": (int,),
+}
+_COMMON = {"name": (str,), "kind": (str,), "optional": (bool,)}
+_KIND_FIELDS: dict[str, dict[str, tuple[type, ...]]] = {
+    "openai": {**_COMMON, "base_url": (str,), "api_key": (str,), "models": (list,), "model": (str,),
+               "headers": (dict,), "stream": (bool,), "extra_body": (dict,)},
+    "g4f": {**_COMMON, "providers": (list,), "exclude": (list,), "all_providers": (bool,),
+            "include_auth": (bool,), "include_extra": (bool,), "model": (str,)},
+}
+
+
+def default_config_path() -> Path | None:
+    """$ROLLCALL_CONFIG, else ./rollcall.toml, else $XDG_CONFIG_HOME/rollcall/rollcall.toml, if it exists."""
+    explicit = os.environ.get(CONFIG_ENV)
+    if explicit:
+        return Path(explicit)
+    config_home = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    for candidate in (Path("rollcall.toml"), config_home / "rollcall" / "rollcall.toml"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _suggest(key: str, allowed: list[str]) -> str:
+    close = difflib.get_close_matches(key, allowed, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _type_name(types: tuple[type, ...]) -> str:
+    names = {int: "a whole number", float: "a number", str: "a string", bool: "true or false",
+             list: "a list", dict: "a table"}
+    return " or ".join(dict.fromkeys(names[t] for t in types))
+
+
+def _check_types(where: str, table: Mapping[str, Any], allowed: dict[str, tuple[type, ...]]) -> None:
+    for key, value in table.items():
+        if key not in allowed:
+            raise ConfigError(f"{where}: unknown field {key!r}{_suggest(key, list(allowed))}; "
+                              f"known fields: {', '.join(sorted(allowed))}")
+        types = allowed[key]
+        ok = isinstance(value, types) and not (isinstance(value, bool) and bool not in types)
+        if not ok:
+            raise ConfigError(f"{where}: field {key!r} must be {_type_name(types)}, got {value!r}")
+
+
+class _MissingVar(Exception):
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+def _expand(value: Any) -> Any:
+    if isinstance(value, str):
+        def sub(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in os.environ:
+                raise _MissingVar(name)
+            return os.environ[name]
+
+        return _VAR.sub(sub, value)
+    if isinstance(value, list):
+        return [_expand(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _expand(v) for k, v in value.items()}
+    return value
+
+
+def _str_list(where: str, key: str, value: list[Any]) -> tuple[str, ...]:
+    if not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{where}: field {key!r} must be a list of strings, got {value!r}")
+    return tuple(value)
+
+
+def _positive(where: str, key: str, value: Any) -> None:
+    if value is not None and value <= 0:
+        raise ConfigError(f"{where}: field {key!r} must be greater than 0, got {value!r}")
+
+
+def _parse_defaults(where: str, table: Any) -> Defaults:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: [defaults] must be a table")
+    _check_types(f"{where}: [defaults]", table, _DEFAULT_TYPES)
+    for key in ("timeout", "concurrency", "repeat", "max_ttft", "max_total"):
+        _positive(f"{where}: [defaults]", key, table.get(key))
+    if table.get("min_ok") is not None and table["min_ok"] < 0:
+        raise ConfigError(f"{where}: [defaults]: field 'min_ok' must be 0 or more")
+    if "prompt" in table and not table["prompt"].strip():
+        raise ConfigError(f"{where}: [defaults]: field 'prompt' must not be empty")
+    values = dict(table)
+    if "require" in values:
+        values["require"] = _str_list(f"{where}: [defaults]", "require", values["require"])
+    for key in ("timeout", "max_ttft", "max_total"):
+        if key in values:
+            values[key] = float(values[key])
+    return Defaults(**values)
+
+
+def _parse_target(where: str, index: int, raw: Any) -> TargetConfig:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: [[target]] #{index} must be a table")
+    name = raw.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError(f"{where}: [[target]] #{index}: field 'name' is required (a non-empty string)")
+    here = f"{where}: target {name!r}"
+    kind = raw.get("kind")
+    if kind not in _KIND_FIELDS:
+        raise ConfigError(f"{here}: field 'kind' must be one of {', '.join(sorted(_KIND_FIELDS))}, got {kind!r}")
+    _check_types(here, raw, _KIND_FIELDS[kind])
+    values = _expand(raw)  # may raise _MissingVar
+    if kind == "openai":
+        base_url = values.get("base_url", "")
+        if not re.match(r"^https?://[^/\s]+", base_url):
+            raise ConfigError(f"{here}: field 'base_url' must be an http:// or https:// URL, got {base_url!r}")
+        if "models" in values and "model" in values:
+            raise ConfigError(f"{here}: give either 'model' or 'models', not both")
+        models = _str_list(here, "models", values["models"]) if "models" in values else (values.get("model", ""),)
+        if not models:
+            raise ConfigError(f"{here}: field 'models' must not be empty (use [\"\"] for the server's default)")
+        headers = values.get("headers", {})
+        if not all(isinstance(v, str) for v in headers.values()):
+            raise ConfigError(f"{here}: field 'headers' must map header names to strings")
+        api_key = values.get("api_key") or None
+        register_secret(api_key)
+        for header, value in headers.items():
+            if raw.get("headers", {}).get(header) != value or "auth" in header.lower() or "key" in header.lower():
+                register_secret(value)  # came from the environment, or names a credential
+        return TargetConfig(name=name, kind=kind, base_url=base_url, api_key=api_key, models=models,
+                            headers=dict(headers), stream=values.get("stream", True),
+                            extra_body=dict(values.get("extra_body", {})))
+    providers = _str_list(here, "providers", values.get("providers", []))
+    return TargetConfig(
+        name=name, kind=kind, providers=tuple(p for p in providers if p != "*"),
+        exclude=_str_list(here, "exclude", values.get("exclude", [])),
+        all_providers=values.get("all_providers", False), include_auth=values.get("include_auth", False),
+        include_extra=values.get("include_extra", False), model=values.get("model"),
+    )
+
+
+def parse_config(text: str, path: str = "<config>") -> Config:
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    unknown = set(doc) - {"defaults", "target"}
+    if unknown:
+        key = sorted(unknown)[0]
+        raise ConfigError(f"{path}: unknown section {key!r}{_suggest(key, ['defaults', 'target'])}; "
+                          "expected [defaults] and [[target]] tables")
+    defaults = _parse_defaults(path, doc.get("defaults", {}))
+    raw_targets = doc.get("target", [])
+    if not isinstance(raw_targets, list):
+        raise ConfigError(f"{path}: 'target' must be written as [[target]] tables")
+    targets: list[TargetConfig] = []
+    skipped: list[Skipped] = []
+    seen: set[str] = set()
+    for index, raw in enumerate(raw_targets, start=1):
+        try:
+            target = _parse_target(path, index, raw)
+        except _MissingVar as missing:
+            name = raw.get("name", f"#{index}")
+            if raw.get("optional") is True:
+                skipped.append(Skipped(name, f"environment variable {missing.name} is not set (optional target)"))
+                continue
+            raise ConfigError(f"{path}: target {name!r}: environment variable {missing.name} is not set "
+                              "(set it, or mark the target `optional = true` to skip it)") from None
+        if target.name.lower() in seen:
+            raise ConfigError(f"{path}: target {target.name!r}: the name is used twice; names must be unique")
+        seen.add(target.name.lower())
+        targets.append(target)
+    return Config(path=path, defaults=defaults, targets=tuple(targets), skipped=tuple(skipped))
+
+
+def load_config(path: str | Path) -> Config:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config file: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: the config file is not UTF-8 text") from None
+    return parse_config(text, str(path))
