@@ -695,7 +695,8 @@ def test_error_body_snippets() -> None:
     from rollcall.http import body_snippet
 
     assert body_snippet(rb'{"error": {"message": "quota   exceeded\n now"}}') == "quota exceeded now"
-    assert body_snippet(b"<html><title> Access denied </title></html>", "text/html") == "an HTML page titled 'Access denied'"
+    html = b"<html><title> Access denied </title></html>"
+    assert body_snippet(html, "text/html") == "an HTML page titled 'Access denied'"
     assert body_snippet(b"   ") == ""
     assert body_snippet(b"[" * 4000).startswith("[[[")  # deep nesting is not parsed into a crash
     assert len(body_snippet(b"x" * 5000)) == 201

@@ -3,7 +3,8 @@
 One `HttpClient` owns one aiohttp session (connection pool sized to the run's concurrency, TLS
 verified, proxies from the environment) shared by every target that is given it. It applies only
 its own caps (connect, first byte, response size); the probe deadline belongs to the runner.
-aiohttp is imported on first use so that importing rollcall stays fast.
+aiohttp is imported when the first HttpClient is built, never at module import, so `import rollcall`
+stays fast.
 """
 
 from __future__ import annotations
