@@ -1,52 +1,115 @@
-"""`rollcall list`: the g4f providers this machine can probe, read without calling any of them."""
+"""`rollcall list`: what this machine can probe. g4f providers are read without calling them; the
+config file's OpenAI-compatible targets are asked for their models (GET /models)."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
+from typing import Any
 
 import click
 
+MODELS_TIMEOUT_S = 10.0
+
+
+async def _list_models(targets: list[Any]) -> list[dict[str, Any]]:
+    import asyncio
+
+    from ..classification import classify, describe
+
+    async def one(target: Any) -> dict[str, Any]:
+        row: dict[str, Any] = {"target": target.name, "base_url": target.base_url, "models": None, "error": None}
+        try:
+            async with asyncio.timeout(MODELS_TIMEOUT_S):
+                row["models"] = await target.list_models()
+        except Exception as exc:  # noqa: BLE001 - shown as this target's error kind and message
+            kind = "timeout" if isinstance(exc, TimeoutError) else classify(exc)[0]
+            row["error"] = f"{kind}: {describe(exc)}"
+        return row
+
+    try:
+        return list(await asyncio.gather(*(one(t) for t in targets)))
+    finally:
+        for target in targets:
+            await target.aclose()
+
 
 @click.command("list")
-@click.option("-p", "--provider", "providers", multiple=True, metavar="NAME", help="Only these providers (repeatable).")
+@click.option("-p", "--provider", "providers", multiple=True, metavar="NAME", help="Only these g4f providers (repeatable).")
 @click.option("--working/--all", "working_only", default=False, help="Only providers g4f marks as working.")
 @click.option("--no-auth", is_flag=True, help="Only providers that need no key.")
 @click.option("--include-extra", is_flag=True, help="Also load g4f's extra provider list.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def list_providers(
-    providers: tuple[str, ...], working_only: bool, no_auth: bool, include_extra: bool, as_json: bool
-) -> int:
-    """List g4f providers: working, needs auth, streaming, model count, default model."""
+@click.option("-c", "--config", "config_path", metavar="FILE",
+              help="Also list the models of this config file's OpenAI-compatible targets (default: as for run).")
+@click.option("--no-config", is_flag=True, help="Ignore any default config file.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
+def list_providers(providers: tuple[str, ...], working_only: bool, no_auth: bool, include_extra: bool,
+                   config_path: str | None, no_config: bool, as_json: bool) -> int:
+    """List g4f providers (working, needs auth, streaming, model count, default model) and the
+    models each configured OpenAI-compatible endpoint offers."""
     from rich.console import Console
     from rich.table import Table
 
+    from ..config import ConfigError, default_config_path, load_config
+    from ..redact import redact
     from ..targets.g4f import ProviderInfo, SelectionError, select_providers
 
     try:
+        path = config_path or (None if no_config else default_config_path())
+        config = load_config(path) if path else None
         selection = select_providers(
             providers, all_providers=not working_only, include_auth=not no_auth, include_extra=include_extra
         )
-    except SelectionError as exc:
+    except (ConfigError, SelectionError) as exc:
         raise click.UsageError(str(exc)) from None
     infos = sorted((ProviderInfo.of(p) for p in selection.providers), key=lambda i: i.name.lower())
+    endpoints: list[dict[str, Any]] = []
+    http_entries = [t for t in (config.targets if config else ()) if t.kind == "openai"]
+    if http_entries:
+        import asyncio
+
+        from ..app import new_event_loop
+        from ..http import HttpClient
+        from ..targets.openai import OpenAITarget
+
+        client = HttpClient()
+        targets = [OpenAITarget(t.name, t.base_url, api_key=t.api_key, headers=t.headers, client=client)
+                   for t in http_entries]
+        with asyncio.Runner(loop_factory=new_event_loop) as runner:
+            endpoints = runner.run(_list_models(targets))
+        for row in endpoints:
+            row["base_url"] = redact(row["base_url"])
+
     if as_json:
         doc = {
             "providers": [dataclasses.asdict(i) for i in infos],
             "skipped": [{"name": s.name, "reason": s.reason} for s in selection.skipped],
+            "endpoints": endpoints,
         }
         click.echo(json.dumps(doc, indent=2))
         return 0
+    console = Console(highlight=False)
     table = Table(title=f"g4f providers ({len(infos)})", title_justify="left")
     for col, justify in (("provider", "left"), ("working", "center"), ("needs auth", "center"),
                          ("stream", "center"), ("models", "right"), ("default model", "left")):
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
-    yes = lambda flag: "yes" if flag else "-"  # noqa: E731
+
+    def yes(flag: bool) -> str:
+        return "yes" if flag else "-"
+
     for i in infos:
         table.add_row(i.name, yes(i.working), yes(i.needs_auth), yes(i.supports_stream),
                       "?" if i.models is None else str(i.models), i.default_model)
-    console = Console(highlight=False)
     console.print(table)
     for s in selection.skipped:
         console.print(f"not loaded: {s.name}: {s.reason[:150]}", style="yellow")
+    if endpoints:
+        http_table = Table(title=f"OpenAI-compatible targets ({len(endpoints)})", title_justify="left")
+        for col in ("target", "base url", "models", "first models / error"):
+            http_table.add_column(col)
+        for row in endpoints:
+            models = row["models"]
+            detail = ", ".join(models[:5]) + (" …" if len(models) > 5 else "") if models is not None else row["error"]
+            http_table.add_row(row["target"], row["base_url"], "-" if models is None else str(len(models)), detail)
+        console.print(http_table)
     return 0
