@@ -28,6 +28,7 @@ from rollcall.sim import (
     demo_fleet,
     load_fleet,
     parse_spec,
+    run_sim_in_process,
     run_sim_in_thread,
 )
 from rollcall.sim.behaviour import HUGE_TOKENS
@@ -523,12 +524,32 @@ def test_run_sim_in_thread_reports_a_taken_port() -> None:
                 pass
 
 
+def test_run_sim_in_process_serves_the_fleet_and_stops() -> None:
+    with run_sim_in_process(FLEET, seed=2) as base_url:
+        with urllib.request.urlopen(base_url + "/models", timeout=BOUND_S) as r:
+            assert [m["id"] for m in json.load(r)["data"]] == list(FLEET.names)
+        with urllib.request.urlopen(base_url.removesuffix("/v1") + "/", timeout=BOUND_S) as r:
+            assert json.load(r)["seed"] == 2
+        port = int(base_url.rsplit(":", 1)[1].split("/")[0])
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", port), timeout=BOUND_S).close()
+
+
+def test_run_sim_in_process_reports_a_taken_port() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        with pytest.raises(RuntimeError, match="Address already in use"):
+            with run_sim_in_process(port=taken.getsockname()[1]):
+                pass
+
+
 # ---- the commands --------------------------------------------------------------------------
 
-def rollcall(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def rollcall(*args: str, timeout: float = 60, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     # Without PYTHONUNBUFFERED: under it, CPython's stdout drops the rest of a write the kernel
     # cut short (seen here: `--json -` of ~200 KB cut at 64 KiB); reported to reports/json.py's owner.
-    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200"}
+    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200", **(env or {})}
     env.pop("PYTHONUNBUFFERED", None)
     return subprocess.run([sys.executable, "-m", "rollcall", *args], capture_output=True, text=True,
                           timeout=timeout, env=env)
@@ -629,6 +650,18 @@ def test_demo_json_to_stdout_quiet() -> None:
     doc = json.loads(result.stdout)
     assert len(doc["results"]) == 2 * len(DEMO_EXPECTED)
     assert " ok, " in result.stderr
+
+
+def test_demo_records_history_only_when_asked(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    quiet_env = {"HOME": str(home), "XDG_DATA_HOME": str(home / "data"), "ROLLCALL_STORE": str(home / "env.sqlite3")}
+    assert rollcall("demo", "-q", "-t", "0.3", env=quiet_env).returncode == 0
+    assert not home.exists()  # neither the default store nor $ROLLCALL_STORE was touched
+    store = tmp_path / "history.sqlite3"
+    assert rollcall("demo", "-q", "-t", "0.3", "--store", str(store), env=quiet_env).returncode == 0
+    listing = rollcall("runs", "--store", str(store), "--json", env=quiet_env)
+    runs = json.loads(listing.stdout)["runs"]
+    assert len(runs) == 1 and runs[0]["settings"]["demo"] is True and runs[0]["targets"] == len(DEMO_EXPECTED)
 
 
 def test_demo_bad_options() -> None:

@@ -1,26 +1,20 @@
 """`rollcall sim` (serve the simulated provider fleet) and `rollcall demo` (probe it, offline).
 
-Both stay thin: the fleet, server and demo targets live in rollcall.sim. `demo` reuses `run`'s
-own option objects, so its flags read and behave exactly like `rollcall run`'s.
+Both stay thin: the fleet, server and demo targets live in rollcall.sim; `demo` shares `run`'s
+probe and output options and its tail (cli/common.py), so it behaves exactly like `rollcall run`.
 """
 
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
+from click.core import ParameterSource
 
-from . import run_cmd
+from .common import RunSettings, probe_options, run_targets
 
 DEMO_TIMEOUT_S = 3.0  # the never-answering providers hold the demo this long
-
-
-def _run_option(name: str) -> click.Parameter:
-    # The very option object `rollcall run` uses: same flags, help, defaults and checks.
-    for param in run_cmd.run.params:
-        if param.name == name:
-            return param
-    raise LookupError(f"rollcall run has no option {name!r}")  # pragma: no cover - a wiring bug
 
 
 def _load(fleet_path: str | None):  # type: ignore[no-untyped-def]
@@ -100,88 +94,37 @@ def sim(host: str, port: int, fleet_path: str | None, seed: int | None) -> int:
 
 
 @click.command("demo")
-@click.option("-t", "--timeout", type=float, default=DEMO_TIMEOUT_S, show_default=True,
-              callback=run_cmd._positive, help="Deadline per probe in seconds, connect to last token.")
 @click.option("--fleet", "fleet_path", metavar="FILE", help=_FLEET_HELP)
 @click.option("--seed", type=int, default=None, help=_SEED_HELP)
-def demo(timeout: float, fleet_path: str | None, seed: int | None, **options: object) -> int:
+@probe_options(default_timeout=DEMO_TIMEOUT_S)
+@click.pass_context
+def demo(ctx: click.Context, fleet_path: str | None, seed: int | None, **options: Any) -> int:
     """Probe a fleet of simulated providers, offline, and show rollcall's full report.
 
     Starts about twenty simulated OpenAI-compatible providers on a free loopback port (fast,
     slow, reasoning, and every way a provider fails) and probes them over real HTTP, exactly
-    as `rollcall run` probes real ones. Takes a few seconds; needs no network.
+    as `rollcall run` probes real ones. Takes a few seconds; needs no network. Demo runs are
+    not recorded in the history unless --store is given.
 
     \b
     Examples:
       rollcall demo
-      rollcall demo --repeat 5              (flaky fails some of the time)
-      rollcall demo --json demo.json        (then: rollcall report demo.json ...)
+      rollcall demo --repeat 6              (flaky fails some of the time)
+      rollcall demo --json demo.json        (then: rollcall report demo.json -o html:demo.html)
+      rollcall demo --fleet my-fleet.toml   (your own fleet; see rollcall sim --help)
     """
     from ..sim import run_sim_in_thread
     from ..sim.demo import demo_targets
 
+    settings = RunSettings.from_options(options)
+    settings.validate()
+    if ctx.get_parameter_source("store_location") is not ParameterSource.COMMANDLINE:
+        settings.no_store = True  # simulated providers do not belong in the history unless asked
     fleet = _load(fleet_path)
+    settings.extra = {"demo": True, "seed": seed if seed is not None else fleet.seed, "fleet": fleet_path}
     with run_sim_in_thread(fleet, seed=seed) as base_url:
-        targets = demo_targets(base_url, fleet, concurrency=int(options["concurrency"]))  # type: ignore[call-overload]
-        return _probe(targets, timeout=timeout, intro=f"Probing {len(targets)} simulated providers at {base_url}",
-                      settings={"demo": True, "seed": seed if seed is not None else fleet.seed}, **options)
-
-
-# `run`'s options, shared by object (see _run_option); the demo sets its own --timeout default.
-for _name in ("prompt", "concurrency", "repeat", "expect", "max_total", "max_ttft", "require", "min_ok",
-              "json_path", "quiet"):
-    demo.params.append(_run_option(_name))
-
-
-def _probe(targets: list, *, timeout: float, intro: str, settings: dict, prompt: str, concurrency: int,  # type: ignore[type-arg]
-           repeat: int, expect: str | None, max_total: float | None, max_ttft: float | None,
-           require: tuple[str, ...], min_ok: int, json_path: str | None, quiet: bool) -> int:
-    """Run targets with the live view, write --json, check requirements: `run`'s tail.
-
-    Kept the same as run_cmd.run's second half (checks, consoles, Runner, execute, JSON,
-    requirements); a shared helper there would let both call one function.
-    """
-    from rich.console import Console
-
-    from .. import checks
-    from ..app import execute
-    from ..live import LiveView
-    from ..reports import json as json_report
-    from ..runner import Runner
-
-    if not prompt.strip():
-        raise click.BadParameter("must not be empty", param_hint="--prompt")
-    if min_ok < 0:
-        raise click.BadParameter("must be 0 or more", param_hint="--min-ok")
-    try:
-        answer_checks = checks.combine([
-            checks.expect_regex(expect) if expect else None,
-            checks.max_total(max_total) if max_total else None,
-            checks.max_ttft(max_ttft) if max_ttft else None,
-        ])
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from None
-
-    machine_stdout = json_path == "-"
-    console = Console(stderr=machine_stdout, highlight=False)
-    chatter = Console(stderr=True, highlight=False)
-    if not quiet:
-        chatter.print(f"{intro}, {timeout:g} s deadline each…", style="dim")
-    runner = Runner(targets, prompt=prompt, timeout_s=timeout, concurrency=concurrency, repeat=repeat,
-                    checks=answer_checks, settings=settings)
-    run_result, interrupted = execute(runner, [LiveView(console, quiet=quiet)])
-    if json_path:
-        try:
-            json_report.write(run_result, json_path)
-        except OSError as exc:
-            chatter.print(f"rollcall: error: cannot write {json_path}: {exc}", style="red")
-            return 1
-    if interrupted:
-        return 130
-    unmet = checks.Requirements(tuple(require), min_ok).unmet(run_result)
-    for problem in unmet:
-        print(f"rollcall: requirement failed: {problem}", file=sys.stderr)
-    return 1 if unmet else 0
+        targets = demo_targets(base_url, fleet, concurrency=settings.concurrency)
+        return run_targets(targets, settings, intro=f"Probing {len(targets)} simulated providers at {base_url}")
 
 
 COMMANDS: list[click.Command] = [sim, demo]
