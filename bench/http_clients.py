@@ -87,9 +87,22 @@ def serve(ttft_s: float, tokens: int) -> None:
 
 # --- the clients (each in its own process) -------------------------------------------------
 
+WARMUP = 5  # untimed requests first, so one-off costs (lazy imports, first connection) are not counted
+
+
+def _cpu_s() -> float:
+    # CPU time is the figure a busy machine disturbs least: throughput shares the cores with
+    # whatever else runs, CPU per stream mostly does not.
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 async def _measure(fn: Any, requests: int, concurrency: int) -> dict[str, Any]:
     """Run `requests` calls of fn() -> ttft_s|None with `concurrency` workers; time the whole."""
     from rollcall.timing import LagMonitor
+
+    for _ in range(WARMUP):
+        await fn()
 
     ttfts: list[float] = []
     errors: list[str] = []
@@ -111,26 +124,35 @@ async def _measure(fn: Any, requests: int, concurrency: int) -> dict[str, Any]:
 
     lag = LagMonitor()
     lag.start()
+    cpu = _cpu_s()
     start = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     wall = time.perf_counter() - start
-    return {"ttfts": ttfts, "errors": errors, "wall_s": wall, "loop_lag_max_s": await lag.stop()}
+    cpu = _cpu_s() - cpu
+    return {"ttfts": ttfts, "errors": errors, "wall_s": wall, "cpu_s": cpu, "loop_lag_max_s": await lag.stop()}
 
 
 async def run_rollcall(url: str, requests: int, concurrency: int) -> dict[str, Any]:
     from rollcall.http import HttpClient
+    from rollcall.probe import run_probe
     from rollcall.runner import Runner
+    from rollcall.targets.base import ProbeRequest
     from rollcall.targets.openai import OpenAITarget
 
     client = HttpClient(limit=concurrency)
     # One target per concurrent slot, repeats in series: the Runner keeps `concurrency` probes in
     # flight, each through run_probe with its full timing and classification.
     targets = [OpenAITarget(f"t{i}", url, models=("sim",), client=client) for i in range(concurrency)]
-    run = await Runner(targets, timeout_s=120, concurrency=concurrency, repeat=requests // concurrency).run()
+    for _ in range(WARMUP):
+        await run_probe(targets[0], ProbeRequest(model="sim"), timeout_s=120)
+    runner = Runner(targets, timeout_s=120, concurrency=concurrency, repeat=requests // concurrency)
+    cpu = _cpu_s()
+    run = await runner.run()
+    cpu = _cpu_s() - cpu
     ttfts = [r.ttft_s for r in run.results if r.ok and r.ttft_s is not None]
     errors = [f"{r.error_kind}: {r.error}" for r in run.results if not r.ok]
-    return {"ttfts": ttfts, "errors": errors, "wall_s": run.wall_s, "loop_lag_max_s": run.loop_lag_max_s,
-            "measurements_reliable": run.measurements_reliable}
+    return {"ttfts": ttfts, "errors": errors, "wall_s": run.wall_s, "cpu_s": cpu,
+            "loop_lag_max_s": run.loop_lag_max_s, "measurements_reliable": run.measurements_reliable}
 
 
 async def run_openai_sdk(url: str, requests: int, concurrency: int) -> dict[str, Any]:
@@ -216,12 +238,7 @@ def worker(name: str, url: str, requests: int, concurrency: int) -> None:
     else:
         factory = asyncio.new_event_loop
     with asyncio.Runner(loop_factory=factory) as runner:
-        before = resource.getrusage(resource.RUSAGE_SELF)
         out = runner.run(fn(url, requests, concurrency))
-        after = resource.getrusage(resource.RUSAGE_SELF)
-    # CPU time is the figure a busy machine disturbs least: throughput shares the cores with
-    # whatever else runs, CPU per stream mostly does not.
-    out["cpu_s"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     print(json.dumps(out))
 
 

@@ -93,8 +93,14 @@ class HttpClient:
         # trust_env is applied by us (see _proxy_for), not by aiohttp: aiohttp would look up the
         # proxy and ~/.netrc on a worker thread for every request, two thread hops per probe
         # that cost throughput and, with the executor's few threads, add queueing to TTFT.
+        # No cookie jar: a cookie one provider sets must not change what the next probe sees
+        # (and filtering cookies is work on every request).
         self._session = aiohttp.ClientSession(
-            connector=connector, timeout=timeout, trust_env=False, raise_for_status=False
+            connector=connector,
+            timeout=timeout,
+            trust_env=False,
+            raise_for_status=False,
+            cookie_jar=aiohttp.DummyCookieJar(),
         )
         self._loop = loop
         return self._session
