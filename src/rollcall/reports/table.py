@@ -33,11 +33,12 @@ def result_line(result: ProbeResult) -> Text:
     """What the live view prints as each probe finishes."""
     line = Text()
     if result.ok:
-        line.append("  ok  ", style="bold green")
+        line.append(f"{'ok':<12} ", style="bold green")
     else:
-        line.append(f"{result.error_kind or 'error':<5} ", style="bold red")
+        line.append(f"{result.error_kind or 'error':<12} ", style="bold red")
     line.append(f"{result.target}", style="bold")
-    line.append(f" [{model_label(result.model)}]", style="dim")
+    if result.model != result.target:
+        line.append(f" [{model_label(result.model)}]", style="dim")
     if result.attempt > 1:
         line.append(f" #{result.attempt}", style="dim")
     line.append(f"  ttft {fmt_s(result.ttft_s)}  total {fmt_s(result.total_s)}")

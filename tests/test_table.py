@@ -1,0 +1,49 @@
+"""The terminal view renders to an injected Console: result lines, the table, failures, summary."""
+
+from __future__ import annotations
+
+from rollcall import ErrorKind, ProbeResult, RunResult, Skipped
+from rollcall.live import LiveView
+from rollcall.reports.table import full_report, result_line
+
+
+def run_with(results, **kw) -> RunResult:
+    return RunResult(id="r", started_at="s", ended_at="e", wall_s=1.5, prompt="p", results=tuple(results), **kw)
+
+
+OK = ProbeResult("Fast", "g4f", "gpt-4", True, ttft_s=0.2, total_s=0.5, tokens_per_s=40.0, text="Hello\nthere")
+SLOW = ProbeResult("Slow", "g4f", "", True, ttft_s=1.0, total_s=3.0, text="Hi")
+BAD = ProbeResult("Down", "openai", "m", False, ErrorKind.RATE_LIMIT, "HTTPStatusError: HTTP 429", status=429)
+
+
+def test_result_line(console):
+    console.print(result_line(OK))
+    console.print(result_line(BAD))
+    out = console.file.getvalue()
+    assert "ok" in out and "Fast [gpt-4]" in out and "ttft 0.20s" in out and "40.0 tok/s" in out
+    assert "Hello there" in out  # answers are flattened to one line
+    assert "rate_limit   Down [m]" in out and "HTTP 429" in out
+
+
+def test_full_report_sorted_fastest_first_with_failures_grouped(console):
+    run = run_with([SLOW, BAD, OK], skipped=(Skipped("G4FSpace", "ConnectionError: offline"),), loop_lag_max_s=0.5)
+    console.print(full_report(run))
+    out = console.file.getvalue()
+    assert out.index("Fast") < out.index("Slow")
+    assert "rate_limit (1)" in out and "Down: HTTPStatusError: HTTP 429" in out
+    assert "Not loaded" in out and "G4FSpace: ConnectionError: offline" in out
+    assert "2 ok, 1 failed in 1.50 s" in out
+    assert "timings unreliable" in out
+
+
+def test_repeat_table_and_quiet_view(console):
+    run = run_with([OK, OK, BAD], settings={"repeat": 2})
+    view = LiveView(console, quiet=True)
+    view.start("r", 3)
+    view.result(OK)
+    view.finish(run)
+    out = console.file.getvalue()
+    assert out.strip() == "2 ok, 1 failed in 1.50 s"
+    console.file.truncate(0)
+    console.print(full_report(run))
+    assert "Per target" in console.file.getvalue() and "2/2 (100%)" in console.file.getvalue()
