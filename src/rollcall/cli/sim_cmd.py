@@ -70,27 +70,45 @@ def sim(host: str, port: int, fleet_path: str | None, seed: int | None) -> int:
             asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
         except (NotImplementedError, RuntimeError):  # pragma: no cover - not on this platform/thread
             pass
-        async with SimServer(fleet, host=host, port=port, seed=seed) as server:
-            click.echo(f"rollcall sim: serving {len(fleet.models)} models at {server.base_url} "
-                       f"(seed {server.seed}); Ctrl-C stops")
+        server = SimServer(fleet, host=host, port=port, seed=seed)
+        try:
+            await server.start()
+        except OSError as exc:
+            raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        try:
+            _say(f"rollcall sim: serving {len(fleet.models)} models at {server.base_url} "
+                 f"(seed {server.seed}); Ctrl-C stops")
             width = max((len(n) for n in fleet.names), default=0)
             for name, behaviour in fleet.models.items():
-                click.echo(f"  {name:<{width}}  {behaviour.describe()}")
-            click.echo("  plus any model named sim:KEY=VALUE,... (see rollcall sim --help)")
+                _say(f"  {name:<{width}}  {behaviour.describe()}")
+            _say("  plus any model named sim:KEY=VALUE,... (see rollcall sim --help)")
             if host not in ("127.0.0.1", "localhost", "::1"):
                 click.echo(f"rollcall sim: warning: listening on {host}, not only loopback", err=True)
-            sys.stdout.flush()
             await stop.wait()
+        finally:
+            await server.close()
 
     try:
         with asyncio.Runner(loop_factory=new_event_loop) as runner:
             runner.run(serve())
     except KeyboardInterrupt:
         pass
-    except OSError as exc:
-        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     click.echo("rollcall sim: stopped", err=True)
     return 0
+
+
+def _say(line: str) -> None:
+    """Print and flush (scripts read the URL from the first line); a closed stdout (`| head -1`)
+    must not stop the server, so further output goes nowhere."""
+    try:
+        click.echo(line)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 @click.command("demo")
