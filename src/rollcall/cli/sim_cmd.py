@@ -53,7 +53,7 @@ def sim(host: str, port: int, fleet_path: str | None, seed: int | None) -> int:
     \b
     Example:
       rollcall sim --port 8900 &
-      curl -N localhost:8900/v1/chat/completions -d '{"model":"swift","stream":true,
+      curl -N 127.0.0.1:8900/v1/chat/completions -d '{"model":"swift","stream":true,
         "messages":[{"role":"user","content":"hi"}]}'
     """
     import asyncio

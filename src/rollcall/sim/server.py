@@ -275,7 +275,8 @@ class _Call:
         total = len(plan.reasoning) + len(plan.content)
         events = chunks.tokens(endless=fault is Fault.ENDLESS)
         if fault is Fault.ENDLESS:
-            await self._pace(response, events, None, 0, first_at, lead=chunks.role())
+            await self._pace(response, events, None, 0, first_at, lead=chunks.role())  # ends by cancellation
+            return response
         if fault in MID_STREAM:
             cut = len(plan.reasoning) + min(self.behaviour.fault_after, len(plan.content))
             sent = await self._pace(response, events, cut, 0, first_at, lead=chunks.role())
@@ -317,7 +318,8 @@ class _Call:
             await self._sleep_until(first_at)
             head = wire.completion_head(plan, self.id, self.created)
             words = itertools.cycle(plan.content or (b" ...",))
-            await self._pace(response, words, None, 0, first_at, lead=head)
+            await self._pace(response, words, None, 0, first_at, lead=head)  # ends by cancellation
+            return response
         tokens = len(plan.reasoning) + len(plan.content)
         if fault is not Fault.HUGE and tokens:
             await self._sleep_until(self.arrived + plan.ttft_s + (tokens - 1) * self.interval)
