@@ -19,7 +19,9 @@ from test_reports_common import HOSTILE, IMG, SCRIPT, hostile_run, repeat_run
 from rollcall.reports.outputs import write_report
 
 CHROMIUM = os.environ.get("ROLLCALL_TEST_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
 
 
 @pytest.fixture(scope="module")

@@ -95,9 +95,8 @@ def repeat_run() -> RunResult:
     for attempt, (a, b) in enumerate([(0.9, 1.1), (1.0, None), (1.3, 2.5)], start=1):
         results.append(_ok("Steady", 0.2 * attempt, a, "yes", attempt=attempt))
         if b is None:
-            results.append(
-                _failed("Flaky", ErrorKind.TIMEOUT, "Timeout", total_s=5.0, attempt=attempt, kind="g4f", model="gpt-4o-mini")
-            )
+            timeout = dict(total_s=5.0, attempt=attempt, kind="g4f", model="gpt-4o-mini")
+            results.append(_failed("Flaky", ErrorKind.TIMEOUT, "Timeout", **timeout))
         else:
             results.append(_ok("Flaky", 0.4, b, "maybe", attempt=attempt))
         results.append(_failed("Down", ErrorKind.CONNECT, "refused", attempt=attempt, model="gpt-4o-mini"))

@@ -25,7 +25,9 @@ SCHEMA = """<?xml version="1.0" encoding="UTF-8"?>
     <xs:restriction base="xs:token"><xs:minLength value="1"/></xs:restriction>
   </xs:simpleType>
   <xs:simpleType name="seconds">
-    <xs:restriction base="xs:decimal"><xs:minInclusive value="0"/><xs:pattern value="[0-9]+(\\.[0-9]+)?"/></xs:restriction>
+    <xs:restriction base="xs:decimal">
+      <xs:minInclusive value="0"/><xs:pattern value="[0-9]+(\\.[0-9]+)?"/>
+    </xs:restriction>
   </xs:simpleType>
   <xs:simpleType name="count">
     <xs:restriction base="xs:int"><xs:minInclusive value="0"/></xs:restriction>

@@ -63,6 +63,11 @@ def test_specs_are_checked_together(tmp_path: Path) -> None:
     assert [p.format for p in outputs.parse_specs(["csv:-", f"html:{tmp_path}/r.html"])] == ["csv", "html"]
 
 
+def test_home_directory_is_expanded(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert outputs.parse_spec("html:~/r.html").path == str(tmp_path / "r.html")
+
+
 def test_uses_stdout() -> None:
     assert outputs.uses_stdout(["html:r.html", "jsonl:-"])
     assert not outputs.uses_stdout(["html:r.html"])

@@ -123,7 +123,8 @@ def dumps(run: RunResult) -> str:
 <div class="charts" id="charts"></div>
 <section class="results panel">
 <div class="toolbar">
-<input type="search" id="filter-text" placeholder="Filter by provider, model, error or answer…" aria-label="filter results">
+<input type="search" id="filter-text" aria-label="filter results"
+ placeholder="Filter by provider, model, error or answer…">
 <select id="filter-status" aria-label="filter by status"></select>
 <span class="count" id="filter-count"></span>
 </div>

@@ -42,12 +42,15 @@ def parse_spec(spec: str) -> OutputSpec:
     fmt, sep, path = spec.partition(":")
     fmt = ALIASES.get(fmt.strip().lower(), fmt.strip().lower())
     if not sep or not fmt:
-        raise ValueError(f"bad output {spec!r}: expected FORMAT:PATH such as html:report.html or csv:- (formats: {_VALID})")
+        raise ValueError(
+            f"bad output {spec!r}: expected FORMAT:PATH such as html:report.html or csv:- (formats: {_VALID})"
+        )
     if fmt not in FORMATS:
         raise ValueError(f"bad output {spec!r}: unknown format {fmt!r} (formats: {_VALID})")
     if not path:
         raise ValueError(f"bad output {spec!r}: no path after '{fmt}:', use a file or - for stdout (formats: {_VALID})")
-    return OutputSpec(fmt, path, spec)
+    # The shell leaves "~" alone after "html:", so expand it here as a user expects.
+    return OutputSpec(fmt, path if path == "-" else os.path.expanduser(path), spec)
 
 
 def parse_specs(specs: Sequence[str]) -> list[OutputSpec]:
