@@ -90,3 +90,20 @@ async def test_prints_do_not_reach_our_stdout(capfd):
 async def test_non_string_chunks_are_ignored():
     bad_result, good, _ = await run_with_good_neighbour(fp.NonStrings)
     assert bad_result.ok and bad_result.text == "real text"
+
+
+def test_routed_streams_answer_like_the_real_ones():
+    from rollcall.isolation import _ThreadRoutedStream
+
+    class FakeTty:
+        encoding = "latin-1"
+        errors = "strict"
+
+        def isatty(self):
+            return True
+
+        def fileno(self):
+            return 2
+
+    routed = _ThreadRoutedStream(FakeTty())
+    assert routed.isatty() and routed.fileno() == 2 and routed.encoding == "latin-1"

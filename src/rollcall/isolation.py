@@ -49,6 +49,25 @@ class _ThreadRoutedStream(io.TextIOBase):
         if getattr(self.local, "buffer", None) is None:
             self.real.flush()
 
+    # io.TextIOBase defines these itself, so __getattr__ would never see them: a console asking
+    # whether stderr is a terminal must get the real stream's answer.
+    def isatty(self) -> bool:
+        return self.real.isatty()
+
+    def fileno(self) -> int:
+        return self.real.fileno()
+
+    def writable(self) -> bool:
+        return True
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self.real, "encoding", "utf-8")
+
+    @property
+    def errors(self) -> str | None:  # type: ignore[override]
+        return getattr(self.real, "errors", None)
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self.real, name)
 

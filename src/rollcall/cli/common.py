@@ -100,6 +100,18 @@ class RunSettings:
         return ([f"json:{self.json_path}"] if self.json_path else []) + list(self.outputs)
 
 
+def human_console(*, stderr: bool) -> Any:
+    """A rich Console for people. Piped into a file or a CI log, lines get 160 columns rather
+    than rich's 80, so error messages are not cut short (COLUMNS still wins)."""
+    import os
+
+    from rich.console import Console
+
+    stream = sys.stderr if stderr else sys.stdout
+    wide = not stream.isatty() and "COLUMNS" not in os.environ
+    return Console(stderr=stderr, highlight=False, width=160 if wide else None)
+
+
 def _checks(settings: RunSettings) -> list[Any]:
     from .. import checks
 
@@ -122,8 +134,6 @@ def run_targets(
     links: Mapping[str, str] | None = None,
 ) -> int:
     """Probe `targets` with the live view, reports and history; return the exit code."""
-    from rich.console import Console
-
     from .. import checks
     from ..app import execute
     from ..live import LiveView
@@ -137,8 +147,8 @@ def run_targets(
         report_sinks = outputs.make_sinks(specs, links=links)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
-    console = Console(stderr=outputs.uses_stdout(specs), highlight=False)
-    chatter = Console(stderr=True, highlight=False)
+    console = human_console(stderr=outputs.uses_stdout(specs))
+    chatter = human_console(stderr=True)
 
     store, store_sink = None, None
     if not settings.no_store:

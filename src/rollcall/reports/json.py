@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..models import RunResult
+from ..stdio import write_stdout
 
 
 def dumps(run: RunResult) -> str:
@@ -18,8 +19,7 @@ def write(run: RunResult, path: str) -> None:
     """Write the document to `path`, or to stdout for "-"."""
     text = dumps(run) + "\n"
     if path == "-":
-        sys.stdout.write(text)
-        sys.stdout.flush()
+        write_stdout(text)
     else:
         Path(path).write_text(text, encoding="utf-8")
 
