@@ -150,9 +150,9 @@ def run_targets(
     console = human_console(stderr=outputs.uses_stdout(specs))
     chatter = human_console(stderr=True)
 
-    store, store_sink = None, None
+    store = None
     if not settings.no_store:
-        from ..store import StoreError, StoreSink, open_store_for_run
+        from ..store import StoreError, open_store_for_run
 
         try:
             store, warning = open_store_for_run(settings.store_location)
@@ -171,19 +171,18 @@ def run_targets(
     if store is not None:
         from ..store import StoreSink
 
-        store_sink = StoreSink(store, site=settings.site, prompt=settings.prompt, settings=runner.settings)
-        sinks.insert(0, store_sink)
+        sinks.insert(0, StoreSink(store, site=settings.site, prompt=settings.prompt, settings=runner.settings))
     sink_errors: list[str] = []
     try:
         run, interrupted = execute(runner, sinks, sink_errors=sink_errors)
     finally:
         if store is not None:
             store.close()
-    if store_sink is not None and store_sink.errors:
-        chatter.print(f"rollcall: warning: the history store failed: {store_sink.errors[0]}", style="yellow")
     if interrupted:
         return EXIT_INTERRUPTED
     unmet = checks.Requirements(settings.require, settings.min_ok).unmet(run)
+    # A report or the history that was asked for and could not be written fails the run (exit 1);
+    # Fanout has already printed each error once.
     unmet += [f"an output could not be written ({error})" for error in sink_errors]
     for problem in unmet:
         print(f"rollcall: requirement failed: {problem}", file=sys.stderr)

@@ -15,6 +15,7 @@ from collections import Counter
 from typing import IO
 
 from ..models import ProbeResult, RunResult
+from ..stdio import write_stdout
 
 _LINE_BREAKERS = re.compile("[\u007f-\u009f\u2028\u2029]")
 
@@ -56,10 +57,7 @@ class JsonlSink:
 
     def start(self, run_id: str, planned: int) -> None:
         self._started = True
-        if self.path == "-":
-            sys.stdout.flush()
-            self._out = getattr(sys.stdout, "buffer", None)
-        else:
+        if self.path != "-":
             self._out = open(self.path, "wb")  # noqa: SIM115 - lives across start/result/finish
 
     def _write(self, result: ProbeResult) -> None:
@@ -68,9 +66,8 @@ class JsonlSink:
         if not self._started:  # fed without start(): the runner always calls it, be lenient anyway
             self.start("", 0)
         try:
-            if self._out is None:
-                sys.stdout.write(line(result))
-                sys.stdout.flush()
+            if self.path == "-":
+                write_stdout(line(result))  # whole, even through an unbuffered pipe
             else:
                 self._out.write(line(result).encode("utf-8"))
                 self._out.flush()

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..stdio import write_stdout
 from ..models import ProbeResult, RunResult
 from ..sinks import Sink
 
@@ -122,13 +123,7 @@ def write_text(path: str, text: str) -> None:
     """Write `text` to `path` (UTF-8) atomically, or to stdout for "-"."""
     data = _encode(text)
     if path == "-":
-        sys.stdout.flush()
-        buffer = getattr(sys.stdout, "buffer", None)
-        if buffer is None:
-            sys.stdout.write(data.decode("utf-8"))
-        else:
-            buffer.write(data)
-        sys.stdout.flush()
+        write_stdout(data)
         return
     target = Path(path)
     try:
