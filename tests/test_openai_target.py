@@ -657,6 +657,13 @@ def test_headers_that_would_break_the_request_are_refused(headers: dict[str, str
         OpenAITarget("x", "http://127.0.0.1:1/v1", headers=headers)
 
 
+@pytest.mark.parametrize("key", ["sk-abc\n", " sk-abc", "sk-\0abc"])
+def test_malformed_api_key_is_refused_without_echoing_it(key: str) -> None:
+    with pytest.raises(ValueError, match="api_key contains") as info:
+        OpenAITarget("x", "http://127.0.0.1:1/v1", api_key=key)
+    assert "sk-" not in str(info.value)
+
+
 def test_models_given_as_one_string_is_one_model() -> None:
     assert OpenAITarget("x", "http://127.0.0.1:1/v1", models="gpt-4o").models == ("gpt-4o",)
     with pytest.raises(ValueError, match="models must not be empty"):

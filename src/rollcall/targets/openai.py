@@ -43,6 +43,8 @@ except ImportError:  # pragma: no cover - depends on what is installed
         return _json.dumps(obj, separators=(",", ":")).encode()
 
 
+__all__ = ["HttpClient", "OpenAITarget"]  # HttpClient re-exported: targets are built with one
+
 _SECRET_HEADER_WORDS = ("auth", "key", "token", "secret", "cookie", "session")
 _DRAIN_S = 0.05  # how long to wait for the end of a body after [DONE]
 _DRAIN_BYTES = 64 << 10
@@ -97,6 +99,9 @@ class OpenAITarget:
             "User-Agent": f"rollcall/{_version()}",
         }
         if api_key:
+            if any(c in api_key for c in "\r\n\0") or api_key != api_key.strip():
+                # Never echo the key itself, not even in an error.
+                raise ValueError(f"target {self.name!r}: api_key contains whitespace, a line break or NUL")
             register_secret(api_key)
             headers["Authorization"] = f"Bearer {api_key}"
         for key, value in (extra or {}).items():
