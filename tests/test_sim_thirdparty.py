@@ -204,8 +204,8 @@ async def test_g4f_api_relays_our_answer(g4f_api: tuple[str, str]) -> None:
 
 
 async def test_g4f_api_probed_as_an_openai_target(g4f_api: tuple[str, str]) -> None:
-    """rollcall's own HTTP target against g4f's server. OpenAITarget cannot add a "provider"
-    field to the body, so the provider URL goes in g4f's path form /{mode}/{provider}/chat/completions."""
+    """rollcall's own HTTP target against g4f's server, the provider URL in g4f's path form
+    /{mode}/{provider}/chat/completions."""
     from rollcall.targets.openai import HttpClient, OpenAITarget
 
     root, sim_url = g4f_api
@@ -221,3 +221,26 @@ async def test_g4f_api_probed_as_an_openai_target(g4f_api: tuple[str, str]) -> N
     assert ok.ttft_s is not None and ok.headers_s is not None
     # Our 429 travels through g4f (its RateLimitError) and back as a 429.
     assert (limited.ok, str(limited.error_kind), limited.status) == (False, "rate_limit", 429), limited.error
+
+
+async def test_g4f_api_with_the_provider_in_the_body(g4f_api: tuple[str, str], tmp_path) -> None:
+    """The documented form: a config target whose extra_body carries g4f's "provider" field."""
+    from rollcall.config import parse_config
+    from rollcall.plan import build_plan
+
+    root, sim_url = g4f_api
+    config = parse_config(f"""
+[[target]]
+name = "g4f-api"
+kind = "openai"
+base_url = "{root}/v1"
+model = "canary"
+extra_body = {{ provider = "{sim_url}" }}
+""")
+    (target,) = build_plan(config).targets
+    try:
+        result = await run_probe(target, ProbeRequest(model="canary"), timeout_s=30)
+    finally:
+        await target.aclose()
+    assert result.ok, result.error
+    assert result.text == CANARY

@@ -70,6 +70,7 @@ class OpenAITarget:
         stream: bool = True,
         client: HttpClient | None = None,
         kind: str = "openai",
+        extra_body: Mapping[str, Any] | None = None,
     ) -> None:
         if not name:
             raise ValueError("an OpenAI target needs a name")
@@ -88,6 +89,9 @@ class OpenAITarget:
         self.client = client if client is not None else HttpClient()
         self._chat_url = f"{self.base_url}/chat/completions"
         self._headers = self._build_headers(api_key, headers)
+        # Extra JSON fields for every request (e.g. g4f api's "provider", vLLM sampling options);
+        # the fields rollcall itself sets (messages, model, stream...) win.
+        self.extra_body = dict(extra_body or {})
 
     def __repr__(self) -> str:
         return f"OpenAITarget({self.name!r}, {redact(self.base_url)!r}, models={self.models!r})"
@@ -117,7 +121,7 @@ class OpenAITarget:
         return headers
 
     def _body(self, request: ProbeRequest) -> bytes:
-        body: dict[str, Any] = {"messages": request.messages}
+        body: dict[str, Any] = {**self.extra_body, "messages": request.messages}
         if request.model:  # no model field lets single-model servers pick their default
             body["model"] = request.model
         if self.streaming:
