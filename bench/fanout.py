@@ -104,7 +104,7 @@ def main() -> None:
         table.add_row(r["kind"], str(r["providers"]), str(r["ok"]), f"{r['wall_s']:.3f}", f"{r['slowest_s']:.3f}",
                       f"{r['sum_s']:.1f}", f"{r['overhead_s']:.3f}", f"{r['median_probe_extra_s'] * 1000:.1f} ms",
                       f"{r['loop_lag_max_s']:.3f}")
-    Console().print(table)
+    Console(width=max(140, Console().width)).print(table)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({

@@ -184,7 +184,7 @@ def main() -> int:
             f"{r['runs_s'] * 1000:.1f} ms", f"{r['diff_s'] * 1000:.1f} ms",
             f"{r['file_mb']:.1f} MB" if "file_mb" in r else "-",
         )
-    Console().print(table)
+    Console(width=max(140, Console().width)).print(table)
     print(f"load average (1 min) before/after: {load_before[0]:.2f}/{os.getloadavg()[0]:.2f} "
           f"on {os.cpu_count()} CPUs", file=sys.stderr)
     doc = {

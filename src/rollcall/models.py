@@ -10,7 +10,7 @@ from typing import Any
 
 SCHEMA = "rollcall.run/1"
 # Event-loop lag beyond which timings are flagged: every stamp may read this late.
-LAG_UNRELIABLE_S = 0.2
+LAG_UNRELIABLE_S = 0.1
 
 
 class ErrorKind(enum.StrEnum):

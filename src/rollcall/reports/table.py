@@ -110,7 +110,8 @@ def summary(run: RunResult) -> Text:
         text.append(f"  {len(run.skipped)} provider(s) could not be loaded", style="yellow")
     if not run.measurements_reliable:
         text.append(
-            f"  timings unreliable: the event loop fell {run.loop_lag_max_s:.2f} s behind", style="yellow"
+            f"  timings unreliable: rollcall's event loop fell {run.loop_lag_max_s:.2f} s behind, "
+            "so times may read that much late", style="yellow"
         )
     return text
 
