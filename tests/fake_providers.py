@@ -292,3 +292,16 @@ class SyncYieldsForever(AbstractProvider):
 class NotWorking(Answering):
     working = False
 
+
+
+class KeyedProvider(AsyncGeneratorProvider):
+    """Needs a key: answers with whether it got the one from the environment (KEYEDPROVIDER_API_KEY)."""
+
+    working = True
+    needs_auth = True
+
+    @classmethod
+    async def create_async_generator(cls, model, messages, api_key=None, **kwargs):
+        if not api_key:
+            raise errors.MissingAuthError("no api_key")
+        yield f"got a key of {len(api_key)} characters"

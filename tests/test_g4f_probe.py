@@ -86,3 +86,12 @@ async def test_reasoning_only_keeps_the_reasoning():
     r = await probe(fp.ReasoningOnly)
     assert r.reasoning == "thinking very hard" and r.text == ""
     assert r.ttft_s is not None  # a reasoning token is a first token
+
+
+async def test_include_auth_passes_the_key_from_the_environment(monkeypatch):
+    monkeypatch.setenv("KEYEDPROVIDER_API_KEY", "env-key-1234567890")
+    target = G4FTarget(fp.KeyedProvider, include_auth=True)
+    r = await run_probe(target, ProbeRequest(model=""), timeout_s=5)
+    assert r.ok and r.text == "got a key of 18 characters"
+    without = await run_probe(G4FTarget(fp.KeyedProvider), ProbeRequest(model=""), timeout_s=5)
+    assert without.error_kind is ErrorKind.AUTH

@@ -259,7 +259,8 @@ class G4FTarget:
                 api_key = AuthManager.load_api_key(provider)
                 if api_key:
                     register_secret(api_key)
-                    kwargs["api_key"] = api_key
+                    if _accepts(target or method, "api_key"):
+                        kwargs["api_key"] = api_key
             async for chunk in method(model=request.model, messages=request.messages, **kwargs):
                 event = _to_event(chunk)
                 if event is not None:
