@@ -174,3 +174,12 @@ async def test_dispatch_delay_counts_as_queue_time_not_latency():
     (r,) = run.results
     assert r.queue_s >= 0.2
     assert r.total_s < r.queue_s  # the provider itself answered at once
+
+
+async def test_long_answers_are_counted_whole_but_kept_bounded():
+    from rollcall.probe import KEEP_TEXT_CHARS
+
+    target = ScriptedTarget("long", words=("x" * 1000,) * 300)
+    (r,) = (await Runner([target], timeout_s=5).run()).results
+    assert r.ok and r.output_chars == 300_000
+    assert len(r.text) == KEEP_TEXT_CHARS

@@ -16,6 +16,9 @@ from .targets.base import Content, Headers, ProbeError, ProbeRequest, ReasoningD
 from .timing import utc_now_iso
 
 DEFAULT_MAX_OUTPUT_CHARS = 1_000_000
+# How much of an answer (and of its reasoning) a result keeps; `output_chars` counts all of it.
+# Bounded so a huge answer costs little memory and little time to scrub of secrets.
+KEEP_TEXT_CHARS = 100_000
 
 
 def estimate_tokens(chars: int, chunks: int) -> int:
@@ -36,6 +39,7 @@ class _Measurement:
         self.max_gap: float | None = None
         self.text: list[str] = []
         self.reasoning: list[str] = []
+        self.kept_text = self.kept_reasoning = 0
         self.chars = 0
         self.chunks = 0
         self.usage_tokens: int | None = None
@@ -54,13 +58,17 @@ class _Measurement:
         if isinstance(event, Content):
             if event.text:
                 self._token_at(at)
-                self.text.append(event.text)
+                if self.kept_text < KEEP_TEXT_CHARS:
+                    self.text.append(event.text)
+                    self.kept_text += len(event.text)
                 self.chars += len(event.text)
                 self.chunks += 1
         elif isinstance(event, ReasoningDelta):
             if event.text:
                 self._token_at(at)
-                self.reasoning.append(event.text)
+                if self.kept_reasoning < KEEP_TEXT_CHARS:
+                    self.reasoning.append(event.text)
+                    self.kept_reasoning += len(event.text)
         elif isinstance(event, Headers):
             self.status = event.status
             if self.headers_at is None:
@@ -125,7 +133,7 @@ async def run_probe(
                 pass
     end = time.perf_counter()
 
-    text = "".join(m.text)
+    text = "".join(m.text)[:KEEP_TEXT_CHARS]
     if error_kind is None and not text.strip():
         error_kind = ErrorKind.EMPTY
         error = "Empty: the call succeeded but produced no answer" + (
@@ -158,7 +166,7 @@ async def run_probe(
         output_tokens_estimated=estimated,
         tokens_per_s=tokens_per_s,
         text=redact(text) or "",
-        reasoning=redact("".join(m.reasoning)) or "",
+        reasoning=redact("".join(m.reasoning)[:KEEP_TEXT_CHARS]) or "",
         started_at=started_at,
         attempt=attempt,
         retry_after_s=retry_after,

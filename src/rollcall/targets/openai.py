@@ -156,12 +156,20 @@ class OpenAITarget:
                 decoder = SSEDecoder(client.max_event_bytes)
                 max_bytes = client.max_response_bytes
                 received = 0
+                yield_at = 65536
                 sniffed = finished = eof = False
                 while not eof:
                     chunk = await read()
                     at = perf_counter()
                     if chunk:
                         received += len(chunk)
+                        if received >= yield_at:
+                            # readany() returns at once while bytes are buffered, so a server that
+                            # streams flat out would keep the loop to itself and make every other
+                            # probe's clock read late. Let the others run every 64 KiB.
+                            yield_at = received + 65536
+                            await asyncio.sleep(0)
+                            at = perf_counter()
                         if received > max_bytes:
                             raise BadResponse(f"response exceeded the cap of {max_bytes:,} bytes", status=status)
                         if not sniffed:
