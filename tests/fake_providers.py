@@ -305,3 +305,20 @@ class KeyedProvider(AsyncGeneratorProvider):
         if not api_key:
             raise errors.MissingAuthError("no api_key")
         yield f"got a key of {len(api_key)} characters"
+
+
+class SpawnsChild(AsyncGeneratorProvider):
+    """Starts a long-lived child process (like a headless browser), records its pid, then hangs."""
+
+    working = True
+
+    @classmethod
+    async def create_async_generator(cls, model, messages, **kwargs):
+        import os
+        import subprocess
+
+        child = subprocess.Popen(["sleep", "300"])
+        with open(os.environ["ROLLCALL_TEST_PID_FILE"], "w") as f:
+            f.write(str(child.pid))
+        await asyncio.Event().wait()
+        yield "never"

@@ -130,3 +130,29 @@ def test_help_explains(env):
     for flag in ("--provider", "--exclude", "--all-providers", "--include-auth", "--timeout", "--concurrency",
                  "--repeat", "--json", "--require", "--min-ok", "--prompt", "--model"):
         assert flag in proc.stdout
+
+
+def test_processes_a_provider_started_are_ended_at_exit(env, tmp_path):
+    import os
+
+    pid_file = tmp_path / "child.pid"
+    env["ROLLCALL_TEST_PID_FILE"] = str(pid_file)
+    proc = rollcall(env, "run", "-p", "fake_providers:SpawnsChild", "-t", "1", "-q")
+    assert proc.returncode == 0, proc.stderr
+    pid = int(pid_file.read_text())
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        # The orphan is adopted by init (or by this test process when it is the subreaper):
+        # reap it if it is ours, then look again.
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
+        time.sleep(0.1)
+    else:
+        os.kill(pid, 9)
+        raise AssertionError("the provider's child process outlived rollcall")
