@@ -8,10 +8,14 @@ import sys
 import rollcall
 
 
-def test_all_is_sorted_and_resolves():
-    assert rollcall.__all__ == sorted(rollcall.__all__)
+def test_every_public_name_resolves_and_the_core_is_there():
     for name in rollcall.__all__:
-        assert getattr(rollcall, name) is not None
+        value = getattr(rollcall, name)
+        assert value is not None
+        assert name == "__version__" or getattr(value, "__module__", "").startswith("rollcall"), name
+    core = {"ErrorKind", "G4FTarget", "OpenAITarget", "ProbeResult", "RunResult", "Runner", "run", "run_probe"}
+    assert core <= set(rollcall.__all__)
+    assert sorted(dir(rollcall)) == sorted(rollcall.__all__)
 
 
 def test_import_and_help_do_not_load_heavy_modules():
