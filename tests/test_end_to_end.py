@@ -126,3 +126,19 @@ def test_bad_config_is_one_line_exit_2(tmp_path):
                           text=True, env=env, timeout=60)
     assert proc.returncode == 2
     assert proc.stderr == f"rollcall: error: {config}: target 'x': field 'base_url' must be an http:// or https:// URL, got 'nope'\n"
+
+
+def test_first_byte_timeout_from_flag_and_config(tmp_path, sim_url):
+    env = offline_g4f_env(tmp_path)
+    config = tmp_path / "fb.toml"
+    config.write_text(f'[defaults]\nfirst_byte_timeout = 0.5\n\n[[target]]\nname = "sim"\nkind = "openai"\n'
+                      f'base_url = "{sim_url}"\nmodels = ["silent", "quick"]\n')
+    for extra in ([], ["--first-byte-timeout", "0.5"]):
+        args = ["-c", str(config)] if not extra else ["-c", str(config), *extra]
+        proc = subprocess.run([sys.executable, "-m", "rollcall", "run", *args, "-t", "20", "--no-store", "--json", "-"],
+                              capture_output=True, text=True, env=env, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        by = {r["model"]: r for r in json.loads(proc.stdout)["results"]}
+        assert by["quick"]["ok"]
+        assert by["silent"]["error_kind"] == "timeout"
+        assert by["silent"]["total_s"] < 10  # the 0.5 s first-byte deadline, not the 20 s one

@@ -55,6 +55,8 @@ class Defaults:
     max_total: float | None = None
     require: tuple[str, ...] = ()
     min_ok: int | None = None
+    connect_timeout: float | None = None
+    first_byte_timeout: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +90,7 @@ class Config:
 _DEFAULT_TYPES: dict[str, tuple[type, ...]] = {
     "timeout": (int, float), "prompt": (str,), "concurrency": (int,), "repeat": (int,), "expect": (str,),
     "max_ttft": (int, float), "max_total": (int, float), "require": (list,), "min_ok": (int,),
+    "connect_timeout": (int, float), "first_byte_timeout": (int, float),
 }
 _COMMON = {"name": (str,), "kind": (str,), "optional": (bool,)}
 _KIND_FIELDS: dict[str, dict[str, tuple[type, ...]]] = {
@@ -168,7 +171,7 @@ def _parse_defaults(where: str, table: Any) -> Defaults:
     if not isinstance(table, dict):
         raise ConfigError(f"{where}: [defaults] must be a table")
     _check_types(f"{where}: [defaults]", table, _DEFAULT_TYPES)
-    for key in ("timeout", "concurrency", "repeat", "max_ttft", "max_total"):
+    for key in ("timeout", "concurrency", "repeat", "max_ttft", "max_total", "connect_timeout", "first_byte_timeout"):
         _positive(f"{where}: [defaults]", key, table.get(key))
     if table.get("min_ok") is not None and table["min_ok"] < 0:
         raise ConfigError(f"{where}: [defaults]: field 'min_ok' must be 0 or more")
@@ -177,7 +180,7 @@ def _parse_defaults(where: str, table: Any) -> Defaults:
     values = dict(table)
     if "require" in values:
         values["require"] = _str_list(f"{where}: [defaults]", "require", values["require"])
-    for key in ("timeout", "max_ttft", "max_total"):
+    for key in ("timeout", "max_ttft", "max_total", "connect_timeout", "first_byte_timeout"):
         if key in values:
             values[key] = float(values[key])
     return Defaults(**values)

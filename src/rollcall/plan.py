@@ -69,6 +69,8 @@ def build_plan(
     model: str | None = None,
     only: Sequence[str] = (),
     concurrency: int = 64,
+    connect_timeout_s: float | None = 10.0,
+    first_byte_timeout_s: float | None = None,
 ) -> Plan:
     """Targets for one run. Raises SelectionError (unknown names) or ValueError (bad target values)."""
     plan = Plan(skipped=list(config.skipped) if config else [])
@@ -79,7 +81,8 @@ def build_plan(
             from .targets.openai import OpenAITarget
 
             if client is None:
-                client = HttpClient(limit=concurrency)
+                client = HttpClient(limit=concurrency, connect_timeout_s=connect_timeout_s,
+                                    first_byte_timeout_s=first_byte_timeout_s)
             kwargs = {}
             if entry.extra_body:
                 kwargs["extra_body"] = dict(entry.extra_body)

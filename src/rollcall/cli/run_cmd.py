@@ -14,7 +14,8 @@ from .common import RunSettings, positive, probe_options, run_targets
 _positive = positive
 
 # Config [defaults] keys and the option each one stands in for when that flag is not given.
-_FROM_DEFAULTS = ("timeout", "prompt", "concurrency", "repeat", "expect", "max_ttft", "max_total", "require", "min_ok")
+_FROM_DEFAULTS = ("timeout", "prompt", "concurrency", "repeat", "expect", "max_ttft", "max_total", "require", "min_ok",
+                  "connect_timeout", "first_byte_timeout")
 
 
 @click.command("run")
@@ -34,6 +35,10 @@ _FROM_DEFAULTS = ("timeout", "prompt", "concurrency", "repeat", "expect", "max_t
                    "(e.g. GROQ_API_KEY) or g4f's own auth config.")
 @click.option("--include-extra", is_flag=True, help="Also load g4f's extra provider list.")
 @click.option("-m", "--model", default=None, help="Model to ask every target for (default: each one's own).")
+@click.option("--connect-timeout", type=float, default=10.0, show_default=True, callback=positive, metavar="SECONDS",
+              help="HTTP targets: fail with timeout when the connection is not up in time.")
+@click.option("--first-byte-timeout", type=float, default=None, callback=positive, metavar="SECONDS",
+              help="HTTP targets: fail with timeout when no response headers came in time (default: only --timeout).")
 @probe_options(default_timeout=30.0)
 @click.pass_context
 def run(ctx: click.Context, config_path: str | None, no_config: bool, only: tuple[str, ...],
@@ -72,7 +77,9 @@ def run(ctx: click.Context, config_path: str | None, no_config: bool, only: tupl
     flags = G4FFlags(providers, exclude, all_providers, include_auth, include_extra)
     try:
         with chatter.status("loading targets…", spinner="dots") if chatter.is_terminal else nullcontext():
-            plan = build_plan(config, flags=flags, model=model, only=only, concurrency=settings.concurrency)
+            plan = build_plan(config, flags=flags, model=model, only=only, concurrency=settings.concurrency,
+                              connect_timeout_s=options["connect_timeout"],
+                              first_byte_timeout_s=options["first_byte_timeout"])
     except (SelectionError, ValueError) as exc:
         raise click.UsageError(str(exc)) from None
     if not plan.targets:
