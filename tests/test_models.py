@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from rollcall import ErrorKind, ProbeResult, RunResult, Skipped
+from rollcall import ErrorKind, ProbeResult, RunResult, Skipped, write_report
 from rollcall.reports import json as json_report
 
 DESIGN_FIELDS = [
@@ -50,7 +50,7 @@ def test_document_shape_and_fields():
 def test_round_trip_through_a_file(tmp_path):
     run = make_run()
     path = tmp_path / "run.json"
-    json_report.write(run, str(path))
+    write_report(run, f"json:{path}")
     again = json_report.load(str(path))
     assert again == run
 

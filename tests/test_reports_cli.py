@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from test_reports_common import hostile_run
 
-from rollcall.reports import json as json_report
 from rollcall.reports import outputs
 
 
@@ -25,7 +24,7 @@ def _rollcall(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[byt
 @pytest.fixture
 def saved_run(tmp_path: Path) -> Path:
     path = tmp_path / "run.json"
-    json_report.write(hostile_run(), str(path))
+    outputs.write_report(hostile_run(), f"json:{path}")
     return path
 
 

@@ -1,8 +1,8 @@
 """Run untrusted async-generator code on its own daemon thread and event loop.
 
 g4f providers block in synchronous I/O, hang forever, burn CPU, print, and raise SystemExit.
-Each call therefore gets a daemon thread with a private event loop; items cross back to the
-caller's loop with their arrival time stamped on the worker. The caller's loop owns the deadline:
+Each call therefore runs on a pooled daemon worker thread with a private event loop; items cross
+back to the caller's loop with their arrival time stamped on the worker. The caller's loop owns the deadline:
 when it stops listening, the worker is told to cancel and is then abandoned. A daemon thread
 never keeps the process from exiting (the CLI also ends with os._exit when workers are still alive).
 """
@@ -27,26 +27,26 @@ class ProviderCrash(Exception):
     """Provider code raised a BaseException (SystemExit, KeyboardInterrupt, ...) on its thread."""
 
 
+# Set on a worker thread while it runs provider code: its prints go nowhere.
+_muted = threading.local()
+
+
 class _ThreadRoutedStream(io.TextIOBase):
-    """sys.stdout/err stand-in: worker threads write into a small per-thread buffer, others pass.
+    """sys.stdout/err stand-in that drops writes from muted (worker) threads and passes the rest.
 
     Provider code that prints must not corrupt `--json -` on stdout or the live view.
     """
 
     def __init__(self, real: TextIO) -> None:
         self.real = real
-        self.local = threading.local()
 
     def write(self, s: str) -> int:
-        buf = getattr(self.local, "buffer", None)
-        if buf is None:
-            return self.real.write(s)
-        if buf.tell() < 8192:
-            buf.write(s[: 8192 - buf.tell()])
-        return len(s)
+        if getattr(_muted, "on", False):
+            return len(s)
+        return self.real.write(s)
 
     def flush(self) -> None:
-        if getattr(self.local, "buffer", None) is None:
+        if not getattr(_muted, "on", False):
             self.real.flush()
 
     # io.TextIOBase defines these itself, so __getattr__ would never see them: a console asking
@@ -75,13 +75,12 @@ class _ThreadRoutedStream(io.TextIOBase):
 _install_lock = threading.Lock()
 
 
-def _install_routers() -> tuple[_ThreadRoutedStream, _ThreadRoutedStream]:
+def _install_routers() -> None:
     with _install_lock:
         if not isinstance(sys.stdout, _ThreadRoutedStream):
             sys.stdout = _ThreadRoutedStream(sys.stdout)
         if not isinstance(sys.stderr, _ThreadRoutedStream):
             sys.stderr = _ThreadRoutedStream(sys.stderr)
-        return sys.stdout, sys.stderr  # type: ignore[return-value]
 
 
 class _DaemonExecutor(concurrent.futures.ThreadPoolExecutor):
@@ -180,7 +179,7 @@ async def stream_in_thread(
     queue: asyncio.Queue[tuple[float, Any]] = asyncio.Queue()
     stop = threading.Event()
     worker_state: dict[str, Any] = {}
-    out, err = _install_routers()
+    _install_routers()
 
     def post(item: tuple[float, Any]) -> None:
         try:
@@ -201,8 +200,8 @@ async def stream_in_thread(
                 await aclose()
 
     def worker() -> None:
-        out.local.buffer = io.StringIO()
-        err.local.buffer = out.local.buffer
+        _muted.on = True
+        threading.current_thread().name = f"rollcall-{name}"  # readable in py-spy/faulthandler dumps
         loop = asyncio.new_event_loop()
         worker_state["loop"] = loop
         try:
@@ -226,7 +225,8 @@ async def stream_in_thread(
             except BaseException:  # noqa: BLE001 - a misbehaving provider must not kill us here
                 pass
             loop.close()
-            out.local.buffer = err.local.buffer = None
+            _muted.on = False
+            threading.current_thread().name = "rollcall-worker"
 
     _pool.submit(worker)
     try:

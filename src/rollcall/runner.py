@@ -12,9 +12,9 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from . import __version__
 from .checks import Check, apply as apply_checks
 from .models import ErrorKind, ProbeResult, RunResult, Skipped
 from .probe import DEFAULT_MAX_OUTPUT_CHARS, run_probe
@@ -25,23 +25,8 @@ DEFAULT_TIMEOUT_S = 30.0
 DEFAULT_CONCURRENCY = 64
 
 
-@dataclass(frozen=True, slots=True)
-class Job:
-    """One planned probe."""
-
-    target: Target
-    model: str
-    attempt: int
-
-
 ResultCallback = Callable[[ProbeResult], Any]
-StartCallback = Callable[[Job], Any]
 
-
-def _version() -> str:
-    from . import __version__
-
-    return __version__
 
 
 class Runner:
@@ -59,7 +44,6 @@ class Runner:
         skipped: Iterable[Skipped] = (),
         checks: Sequence[Check] = (),
         on_result: ResultCallback | None = None,
-        on_start: StartCallback | None = None,
         settings: dict[str, Any] | None = None,
     ) -> None:
         if timeout_s <= 0:
@@ -77,7 +61,6 @@ class Runner:
         self.skipped = tuple(skipped)
         self.checks = list(checks)
         self.on_result = on_result
-        self.on_start = on_start
         self.id = uuid.uuid4().hex[:12]
         self.settings = {
             "timeout_s": timeout_s,
@@ -96,20 +79,17 @@ class Runner:
     def planned(self) -> int:
         return sum(len(t.models) for t in self.targets) * self.repeat
 
-    def _emit(self, callback: Callable[[Any], Any] | None, value: Any) -> None:
-        if callback is None:
+    def _record(self, result: ProbeResult) -> None:
+        self.results.append(result)
+        if self.on_result is None:
             return
         try:
-            callback(value)
+            self.on_result(result)
         except Exception as exc:  # noqa: BLE001 - a broken sink must not lose the run
             message = f"{type(exc).__name__}: {exc}"
             if message not in self.callback_errors:
                 self.callback_errors.append(message)
                 print(f"rollcall: warning: a result consumer failed: {message}", file=sys.stderr)
-
-    def _record(self, result: ProbeResult) -> None:
-        self.results.append(result)
-        self._emit(self.on_result, result)
 
     async def _run_series(self, target: Target, model: str, slots: asyncio.Semaphore) -> None:
         # Repeats of one (target, model) run one after another so a provider is never hammered
@@ -120,7 +100,6 @@ class Runner:
             queued = time.perf_counter()
             async with slots:
                 queue_s = time.perf_counter() - queued
-                self._emit(self.on_start, Job(target, model, attempt))
                 result = await run_probe(
                     target,
                     request,
@@ -193,7 +172,7 @@ class Runner:
             complete=complete,
             settings=self.settings,
             loop_lag_max_s=self._lag.max_lag_s if self._lag else None,
-            version=_version(),
+            version=__version__,
         )
 
 

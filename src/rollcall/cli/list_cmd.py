@@ -64,17 +64,17 @@ def list_providers(providers: tuple[str, ...], working_only: bool, no_auth: bool
         raise click.UsageError(str(exc)) from None
     infos = sorted((ProviderInfo.of(p) for p in selection.providers), key=lambda i: i.name.lower())
     endpoints: list[dict[str, Any]] = []
-    http_entries = [t for t in (config.targets if config else ()) if t.kind == "openai"]
-    if http_entries:
+    http_names = [t.name for t in (config.targets if config else ()) if t.kind == "openai"]
+    if http_names:
         import asyncio
 
         from ..app import new_event_loop
-        from ..http import HttpClient
-        from ..targets.openai import OpenAITarget
+        from ..plan import build_plan
 
-        client = HttpClient()
-        targets = [OpenAITarget(t.name, t.base_url, api_key=t.api_key, headers=t.headers, client=client)
-                   for t in http_entries]
+        try:  # the same targets `run` would probe (shared client, headers, extra_body)
+            targets = build_plan(config, only=http_names).targets
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from None
         with asyncio.Runner(loop_factory=new_event_loop) as runner:
             endpoints = runner.run(_list_models(targets))
         for row in endpoints:

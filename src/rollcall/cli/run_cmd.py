@@ -10,9 +10,6 @@ from click.core import ParameterSource
 
 from .common import RunSettings, positive, probe_options, run_targets
 
-# Kept for commands that share run's option objects (e.g. `demo`).
-_positive = positive
-
 # Config [defaults] keys and the option each one stands in for when that flag is not given.
 _FROM_DEFAULTS = ("timeout", "prompt", "concurrency", "repeat", "expect", "max_ttft", "max_total", "require", "min_ok",
                   "connect_timeout", "first_byte_timeout")

@@ -1,4 +1,7 @@
-"""The JSON document of DESIGN.md: {"schema": "rollcall.run/1", "run": {...}, "results": [...]}."""
+"""The JSON document of DESIGN.md: {"schema": "rollcall.run/1", "run": {...}, "results": [...]}.
+
+Writing goes through reports.outputs (`json:PATH`, atomic, stdout for -); this module renders and reads.
+"""
 
 from __future__ import annotations
 
@@ -8,20 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from ..models import RunResult
-from ..stdio import write_stdout
 
 
 def dumps(run: RunResult) -> str:
     return json.dumps(run.to_dict(), ensure_ascii=False, indent=2)
-
-
-def write(run: RunResult, path: str) -> None:
-    """Write the document to `path`, or to stdout for "-"."""
-    text = dumps(run) + "\n"
-    if path == "-":
-        write_stdout(text)
-    else:
-        Path(path).write_text(text, encoding="utf-8")
 
 
 def load(path: str) -> RunResult:

@@ -15,6 +15,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
+from .. import __version__
 from ..models import ProbeResult, RunResult
 from ..redact import redact
 from ..timing import utc_now_iso
@@ -32,11 +33,6 @@ def default_site() -> str:
     except OSError:
         return "unknown"
 
-
-def _version() -> str:
-    from .. import __version__
-
-    return __version__
 
 
 class StoreSink:
@@ -77,7 +73,7 @@ class StoreSink:
         self.run_id = run_id
         self._queue.put(("start", RunRecord(
             id=run_id, started_at=utc_now_iso(), prompt=self.prompt, site=self.site,
-            settings=self.settings, complete=False, version=_version(), planned=planned,
+            settings=self.settings, complete=False, version=__version__, planned=planned,
         )))
         # A daemon: a store that hangs (a PostgreSQL server gone silent) must not keep the
         # process alive; finish() waits for it only up to finish_timeout_s.
@@ -98,7 +94,7 @@ class StoreSink:
         self._queue.put(("finish", RunRecord(
             id=run.id, started_at=run.started_at, ended_at=run.ended_at, wall_s=run.wall_s,
             prompt=run.prompt, site=self.site, settings=dict(run.settings), complete=run.complete,
-            version=run.version or _version(), planned=None, loop_lag_max_s=run.loop_lag_max_s,
+            version=run.version or __version__, planned=None, loop_lag_max_s=run.loop_lag_max_s,
             skipped=tuple({"name": s.name, "reason": redact(s.reason) or ""} for s in run.skipped),
         )))
         self._queue.put(_STOP)

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
+from .. import __version__
 from ..http import (
     SNIPPET_BYTES,
     SNIPPET_CHARS,
@@ -49,11 +50,6 @@ _SECRET_HEADER_WORDS = ("auth", "key", "token", "secret", "cookie", "session")
 _DRAIN_S = 0.05  # how long to wait for the end of a body after [DONE]
 _DRAIN_BYTES = 64 << 10
 
-
-def _version() -> str:
-    from .. import __version__
-
-    return __version__
 
 
 class OpenAITarget:
@@ -100,7 +96,7 @@ class OpenAITarget:
         headers = {
             "Content-Type": "application/json",
             "Accept": "text/event-stream, application/json" if self.streaming else "application/json",
-            "User-Agent": f"rollcall/{_version()}",
+            "User-Agent": f"rollcall/{__version__}",
         }
         if api_key:
             if any(c in api_key for c in "\r\n\0") or api_key != api_key.strip():
