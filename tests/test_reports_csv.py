@@ -40,13 +40,46 @@ def test_header_is_every_result_field_in_dataclass_order() -> None:
     assert first_line.split(",") == [f.name for f in dataclasses.fields(ProbeResult)]
 
 
-def test_round_trip_through_dictreader_is_lossless() -> None:
+def test_round_trip_through_dictreader_keeps_everything_but_controls() -> None:
     run = hostile_run()
     back = _read(csv_report.dumps(run))
-    assert back == list(run.results)
+    # Printable text (quotes, commas, line breaks, CR LF, unicode, 100 kB) comes back exactly;
+    # the controls of HOSTILE come back as the escapes a terminal shows literally.
+    shown = HOSTILE.replace("\x00", "\\x00").replace("\x01", "\\x01").replace("\x07", "\\x07")
+    shown = shown.replace("\x1b", "\\x1b").replace("\x7f", "\\x7f").replace("\x85", "\\x85")
+    expected = [
+        dataclasses.replace(r, error=r.error.replace(HOSTILE, shown)) if r.error else r
+        for r in run.results
+    ]
+    expected = [dataclasses.replace(r, text=shown) if r.text == HOSTILE else r for r in expected]
+    assert back == expected
     texts = [r.text for r in back]
-    assert HOSTILE in texts and UNICODE in texts and BIG in texts
+    assert shown in texts and UNICODE in texts and BIG in texts and "\r\nCRLF\n" in shown
     assert {r.error_kind for r in back if not r.ok} == set(ErrorKind)
+
+
+def test_formula_cells_are_defused_but_numbers_and_plain_text_are_not() -> None:
+    cells = {
+        "=HYPERLINK(\"http://evil.example/\",\"x\")": "'=HYPERLINK(\"http://evil.example/\",\"x\")",
+        "+1+cmd|' /C calc'!A0": "'+1+cmd|' /C calc'!A0",
+        "-2+3": "'-2+3",
+        "@SUM(A1:A9)": "'@SUM(A1:A9)",
+        "\t=1": "'\t=1",
+        "-1.5": "-1.5",
+        "+3": "+3",
+        "-2e-3": "-2e-3",
+        "a=b": "a=b",
+        " =1": " =1",
+        "": "",
+    }
+    results = tuple(ProbeResult(target=f"t{i}", kind="k", model=text, ok=True, text=text, ttft_s=-1.5)
+                    for i, text in enumerate(cells))
+    rows = list(csv.DictReader(io.StringIO(csv_report.dumps(hostile_run(results=results)), newline="")))
+    assert [(row["model"], row["text"]) for row in rows] == [(v, v) for v in cells.values()]
+    assert {row["ttft_s"] for row in rows} == {"-1.5"}  # our own numbers are never prefixed
+    assert csv_report.rows(hostile_run(results=(ProbeResult("=t", "k", "", False, ErrorKind.TIMEOUT,
+                                                            "-oops"),)))[1][:6] == [
+        "'=t", "k", "", "false", "timeout", "'-oops"]
 
 
 def test_rfc4180_quoting_of_commas_quotes_and_line_breaks() -> None:
@@ -72,7 +105,7 @@ def test_written_file_is_utf8_and_reads_back(tmp_path: Path) -> None:
     run = hostile_run()
     write_report(run, f"csv:{path}")
     with path.open(encoding="utf-8", newline="") as f:
-        assert _read(f.read()) == list(run.results)
+        assert _read(f.read()) == _read(csv_report.dumps(run))
 
 
 def test_an_empty_run_is_just_the_header() -> None:

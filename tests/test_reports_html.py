@@ -16,6 +16,7 @@ from test_reports_common import HOSTILE, SCRIPT, hostile_run
 
 from rollcall.models import ProbeResult
 from rollcall.reports import html as html_report
+from rollcall.safetext import visible
 
 
 class _Page(HTMLParser):
@@ -67,7 +68,9 @@ def test_embedded_data_round_trips_and_cannot_end_its_element() -> None:
     data = json.loads(data_text)
     assert data == json.loads(html_report.script_json(html_report.payload(run)))
     by_target = {r["target"]: r for r in data["results"]}
-    assert by_target[f"Evil{SCRIPT}"]["text"] == HOSTILE
+    # Printable text exactly, controls shown as escapes (safetext.visible).
+    assert by_target[f"Evil{SCRIPT}"]["text"] == visible(HOSTILE)
+    assert "\\x00NUL \\x01\\x07\\x1b[31mANSI \\x7f\\x85 \u2028" in by_target[f"Evil{SCRIPT}"]["text"]
     assert data["run"]["prompt"] == run.prompt
     assert [ProbeResult.from_dict({k: v for k, v in r.items() if not k.endswith("_len")}).error_kind
             for r in data["results"]] == [r.error_kind for r in run.results]
@@ -123,7 +126,7 @@ def test_a_lone_surrogate_does_not_break_rendering() -> None:
     document = html_report.dumps(hostile_run(results=(r,)))
     document.encode("utf-8")
     data = json.loads(_parse(document).scripts[0][1])
-    assert data["results"][0]["text"] == "half \ud83d pair"
+    assert data["results"][0]["text"] == "half \\ud83d pair"
 
 
 def test_settings_are_redacted() -> None:

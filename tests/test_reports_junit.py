@@ -12,6 +12,7 @@ from test_reports_common import BIG, HOSTILE, UNICODE, hostile_run, repeat_run
 from rollcall.models import ErrorKind
 from rollcall.reports import junit
 from rollcall.reports.outputs import write_report
+from rollcall.safetext import one_line
 
 # Our own rendering of what CI systems check, written for this test (not a copy of either
 # schema): the element structure of Jenkins xunit-plugin's junit-10.xsd (testcases may carry
@@ -153,7 +154,7 @@ def test_counts_and_outcomes_per_error_kind(tmp_path: Path) -> None:
         else:
             assert isinstance(outcome, Failure)
             assert outcome.type == r.error_kind.value
-            assert outcome.message == junit.xml_text(" ".join((r.error or "").split()))
+            assert outcome.message == junit.xml_text(one_line(r.error))
 
 
 def test_classname_groups_by_kind_and_target_and_the_name_is_the_model() -> None:
@@ -173,12 +174,12 @@ def test_answers_go_to_system_out_and_hostile_text_survives_escaping() -> None:
     out = evil.findtext("system-out") or ""
     expected = junit.xml_text(HOSTILE).replace("\r\n", "\n").replace("\r", "\n")  # XML normalises line ends
     assert out.startswith(expected)
-    assert "<script>" in out and "]]>" in out and "\ufffd" in out  # kept as text; NUL etc. replaced
+    assert "<script>" in out and "]]>" in out and "\\x00NUL \\x01\\x07\\x1b[31m" in out  # controls shown
     assert "[reasoning]" in out
 
 
 def test_xml_forbidden_characters_are_replaced() -> None:
-    assert junit.xml_text("a\x00b\x0bc\x1fd\ufffee\ud800f\tg\nh") == "a\ufffdb\ufffdc\ufffdd\ufffde\ufffdf\tg\nh"
+    assert junit.xml_text("a\x00b\x0bc\x1fd\ufffee\ud800f\tg\nh") == "a\\x00b\\x0bc\\x1fd\ufffde\\ud800f\tg\nh"
     assert junit.xml_text("emoji 🎉 and CJK 你好 stay") == "emoji 🎉 and CJK 你好 stay"
 
 

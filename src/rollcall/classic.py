@@ -22,6 +22,7 @@ import asyncio
 from .models import ProbeResult
 from .probe import run_probe
 from .runner import Runner
+from .safetext import visible
 from .targets.base import DEFAULT_PROMPT, ProbeRequest
 from .targets.g4f import G4FTarget, select_providers
 from .timing import log_time_async
@@ -39,9 +40,9 @@ def get_providers() -> list[type]:
 def _print_result(result: ProbeResult) -> None:
     print(f"create_async took {result.total_s or 0.0:.2f} seconds.")
     if result.ok:
-        print(f"{result.target}:", result.text)
+        print(f"{visible(result.target)}:", visible(result.text))
     else:
-        print(f"{result.target}: {result.error}")
+        print(f"{visible(result.target)}: {visible(result.error)}")
 
 
 async def create_async(provider: type, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> ProbeResult:

@@ -18,6 +18,7 @@ from . import __version__
 from .checks import Check, apply as apply_checks
 from .models import ErrorKind, ProbeResult, RunResult, Skipped
 from .probe import DEFAULT_MAX_OUTPUT_CHARS, run_probe
+from .safetext import one_line
 from .targets.base import DEFAULT_PROMPT, ProbeRequest, Target
 from .timing import LagMonitor, utc_now_iso
 
@@ -86,7 +87,7 @@ class Runner:
         try:
             self.on_result(result)
         except Exception as exc:  # noqa: BLE001 - a broken sink must not lose the run
-            message = f"{type(exc).__name__}: {exc}"
+            message = one_line(f"{type(exc).__name__}: {exc}", 500)  # it may quote a provider's text
             if message not in self.callback_errors:
                 self.callback_errors.append(message)
                 print(f"rollcall: warning: a result consumer failed: {message}", file=sys.stderr)

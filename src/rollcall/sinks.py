@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from typing import Protocol
 
 from .models import ProbeResult, RunResult
+from .safetext import one_line
 
 
 class Sink(Protocol):
@@ -33,7 +34,8 @@ class Fanout:
             try:
                 getattr(sink, method)(*args)
             except Exception as exc:  # noqa: BLE001 - keep the run and the other sinks going
-                message = f"{type(sink).__name__}.{method}: {type(exc).__name__}: {exc}"
+                # The exception may quote a provider's text (a path, an answer, a name).
+                message = one_line(f"{type(sink).__name__}.{method}: {type(exc).__name__}: {exc}", 500)
                 if message not in self.errors:
                     self.errors.append(message)
                     print(f"rollcall: warning: {message}", file=sys.stderr)

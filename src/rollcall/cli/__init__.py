@@ -52,7 +52,10 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Abort:
         code = EXIT_INTERRUPTED
     except click.ClickException as exc:
-        click.echo(f"rollcall: error: {exc.format_message()}", err=True)
+        from ..safetext import visible
+
+        # Messages quote what the user or a file gave (names, values, paths): show it, never run it.
+        click.echo(f"rollcall: error: {visible(exc.format_message())}", err=True)
         code = EXIT_USAGE if isinstance(exc, click.UsageError) else exc.exit_code
     except KeyboardInterrupt:
         code = EXIT_INTERRUPTED

@@ -139,6 +139,7 @@ def run_targets(
     from ..live import LiveView
     from ..reports import outputs
     from ..runner import Runner
+    from ..safetext import line, one_line
 
     settings.validate()
     answer_checks = _checks(settings)
@@ -159,10 +160,10 @@ def run_targets(
         except StoreError as exc:
             raise click.UsageError(str(exc)) from None
         if warning:
-            chatter.print(f"rollcall: warning: {warning}", style="yellow")
+            chatter.print(line(f"rollcall: warning: {warning}", style="yellow"))
 
     if not settings.quiet:
-        chatter.print(f"{intro}, {settings.timeout:g} s deadline each…", style="dim")
+        chatter.print(line(f"{intro}, {settings.timeout:g} s deadline each…", style="dim"))
     runner = Runner(
         targets, prompt=settings.prompt, timeout_s=settings.timeout, concurrency=settings.concurrency,
         repeat=settings.repeat, skipped=skipped, checks=answer_checks, settings=settings.extra,
@@ -185,5 +186,5 @@ def run_targets(
     # Fanout has already printed each error once.
     unmet += [f"an output could not be written ({error})" for error in sink_errors]
     for problem in unmet:
-        print(f"rollcall: requirement failed: {problem}", file=sys.stderr)
+        print(f"rollcall: requirement failed: {one_line(problem)}", file=sys.stderr)
     return EXIT_FAILED if unmet else EXIT_OK

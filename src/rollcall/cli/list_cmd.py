@@ -52,6 +52,7 @@ def list_providers(providers: tuple[str, ...], working_only: bool, no_auth: bool
 
     from ..config import ConfigError, default_config_path, load_config
     from ..redact import redact
+    from ..safetext import line
     from ..targets.g4f import ProviderInfo, SelectionError, select_providers
 
     try:
@@ -98,11 +99,11 @@ def list_providers(providers: tuple[str, ...], working_only: bool, no_auth: bool
         return "yes" if flag else "-"
 
     for i in infos:
-        table.add_row(i.name, yes(i.working), yes(i.needs_auth), yes(i.supports_stream),
-                      "?" if i.models is None else str(i.models), i.default_model)
+        table.add_row(line(i.name), yes(i.working), yes(i.needs_auth), yes(i.supports_stream),
+                      "?" if i.models is None else str(i.models), line(i.default_model))
     console.print(table)
     for s in selection.skipped:
-        console.print(f"not loaded: {s.name}: {s.reason[:150]}", style="yellow")
+        console.print(line(f"not loaded: {s.name}: {s.reason}", style="yellow", limit=200))
     if endpoints:
         http_table = Table(title=f"OpenAI-compatible targets ({len(endpoints)})", title_justify="left")
         for col in ("target", "base url", "models", "first models / error"):
@@ -110,6 +111,7 @@ def list_providers(providers: tuple[str, ...], working_only: bool, no_auth: bool
         for row in endpoints:
             models = row["models"]
             detail = ", ".join(models[:5]) + (" …" if len(models) > 5 else "") if models is not None else row["error"]
-            http_table.add_row(row["target"], row["base_url"], "-" if models is None else str(len(models)), detail)
+            http_table.add_row(line(row["target"]), line(row["base_url"]),
+                               "-" if models is None else str(len(models)), line(detail))
         console.print(http_table)
     return 0

@@ -80,7 +80,7 @@ def run(ctx: click.Context, config_path: str | None, no_config: bool, only: tupl
     except (SelectionError, ValueError) as exc:
         raise click.UsageError(str(exc)) from None
     if not plan.targets:
-        chatter.print("rollcall: nothing to probe (see `rollcall list`)", style="yellow")
+        chatter.print("rollcall: nothing to probe (see `rollcall list`)", style="yellow", markup=False)
     settings.extra = {"model": model, "providers": list(providers), "exclude": list(exclude),
                       "config": str(path) if path else None}
     left_out = ", ".join(f"{n} {why}" for why, n in plan.filtered.items())

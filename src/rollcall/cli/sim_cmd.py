@@ -100,8 +100,10 @@ def sim(host: str, port: int, fleet_path: str | None, seed: int | None) -> int:
 def _say(line: str) -> None:
     """Print and flush (scripts read the URL from the first line); a closed stdout (`| head -1`)
     must not stop the server, so further output goes nowhere."""
+    from ..safetext import visible
+
     try:
-        click.echo(line)
+        click.echo(visible(line))  # model names come from a fleet file
         sys.stdout.flush()
     except BrokenPipeError:
         import os

@@ -33,7 +33,9 @@ def store_option(func: F) -> F:
 
 
 def _note(message: str) -> None:
-    click.echo(f"rollcall: {message}", err=True)
+    from ..safetext import one_line
+
+    click.echo(f"rollcall: {one_line(message)}", err=True)  # it may quote a stored name
 
 
 def _console() -> Any:

@@ -5,7 +5,8 @@ our own report.js/report.css, and the run as JSON in a <script type="application
 block. Provider text is untrusted, so it never becomes markup: the JSON escapes `<`, `>`, `&`
 and U+2028/9 (it cannot close its script element), report.js renders it with textContent only,
 and a Content-Security-Policy lets only our two scripts (by hash) run and nothing load from
-the network.
+the network. Every string in the page's data shows its controls and bidi overrides visibly
+(rollcall.safetext), so a name or answer cannot reorder what the reader sees.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 
 from ..models import ErrorKind, RunResult
 from ..redact import redact
+from ..safetext import visible
 
 # Characters of each answer kept (reasoning gets half as many). Big runs share a budget so the
 # file stays small: 3,000 probes with huge answers come to about 3.5 MB, Chart.js included.
@@ -59,6 +61,17 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit]
 
 
+def _shown(value: Any) -> Any:
+    """`value` with every string in it, at any depth, made visible (safetext.visible)."""
+    if isinstance(value, str):
+        return visible(value)
+    if isinstance(value, dict):
+        return {_shown(k): _shown(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_shown(v) for v in value]
+    return value
+
+
 def _setting(value: Any) -> Any:
     if isinstance(value, str):
         return redact(value)
@@ -82,7 +95,7 @@ def payload(run: RunResult) -> dict[str, Any]:
     doc = run.to_dict()["run"]
     doc["repeat"] = int(run.settings.get("repeat", 1) or 1)
     doc["settings"] = {str(k): _setting(v) for k, v in run.settings.items()}
-    return {"run": doc, "results": results, "kinds": [k.value for k in ErrorKind]}
+    return _shown({"run": doc, "results": results, "kinds": [k.value for k in ErrorKind]})
 
 
 def _csp_hash(script: str) -> str:
@@ -109,8 +122,8 @@ def dumps(run: RunResult) -> str:
 <meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="{html.escape(csp)}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="generator" content="rollcall {html.escape(run.version)}">
-<title>{html.escape(title)}</title>
+<meta name="generator" content="rollcall {html.escape(visible(run.version))}">
+<title>{html.escape(visible(title))}</title>
 <style>
 {_asset("report.css")}
 </style>

@@ -22,7 +22,9 @@ what each took; and the names stay stable from run to run, so CI test history li
 
 Dots inside a kind or target name become "_" in the classname: CI systems split classnames
 at dots into package and class, and "api.example.com" must not turn into three packages.
-Every string from a provider passes through `xml_text`, which drops what XML 1.0 forbids.
+Every string from a provider passes through `xml_text`: controls and bidi overrides shown visibly
+(rollcall.safetext; CI pages and logs are read in browsers and terminals), and whatever else XML
+1.0 cannot carry replaced.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 
 from ..models import ErrorKind, ProbeResult, RunResult
+from ..safetext import one_line, visible
 
 # Answers are evidence in CI, not the product: keep the first part of each.
 MAX_OUT_CHARS = 4000
@@ -41,8 +44,8 @@ _NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
 
 
 def xml_text(text: str | None) -> str:
-    """`text` with every character XML 1.0 cannot carry replaced by U+FFFD."""
-    return _NOT_XML.sub("\ufffd", text or "")
+    """`text` shown visibly (safetext.visible), then any character XML 1.0 cannot carry as U+FFFD."""
+    return _NOT_XML.sub("\ufffd", visible(text))
 
 
 def _seconds(value: float | None) -> str:
@@ -62,7 +65,7 @@ def _timestamp(iso: str) -> str:
 
 
 def _name_part(value: str, fallback: str) -> str:
-    cleaned = xml_text(" ".join(value.split())).replace(".", "_")
+    cleaned = xml_text(one_line(value)).replace(".", "_")
     return cleaned or fallback
 
 
@@ -71,7 +74,7 @@ def classname(result: ProbeResult) -> str:
 
 
 def case_name(result: ProbeResult, repeat: int) -> str:
-    name = xml_text(" ".join(result.model.split())) or "default"
+    name = xml_text(one_line(result.model)) or "default"
     return f"{name} #{result.attempt}" if repeat > 1 else name
 
 
@@ -114,7 +117,7 @@ def _testcase(parent: ET.Element, result: ProbeResult, repeat: int) -> None:
         parent, "testcase",
         classname=classname(result), name=case_name(result, repeat), time=_seconds(result.total_s),
     )
-    message = xml_text(" ".join((result.error or "").split()))
+    message = xml_text(one_line(result.error))
     if result.ok:
         pass
     elif result.error_kind == ErrorKind.CANCELLED:
@@ -159,7 +162,7 @@ def build(run: RunResult) -> ET.Element:
             suite, "testcase", classname=f"rollcall.not_loaded.{_name_part(skipped.name, 'unnamed')}",
             name="load", time="0.000",
         )
-        ET.SubElement(case, "skipped", message=xml_text(" ".join(skipped.reason.split())) or "not loaded")
+        ET.SubElement(case, "skipped", message=xml_text(one_line(skipped.reason)) or "not loaded")
     summary = run.summary_line() + ("" if run.complete else " (interrupted)")
     ET.SubElement(suite, "system-out").text = xml_text(summary)
     ET.SubElement(suite, "system-err").text = ""

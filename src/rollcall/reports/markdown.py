@@ -2,8 +2,8 @@
 
 One row per result (per target and model with --repeat, showing "2/3" and medians), answers
 first and fastest first, then failures grouped by kind. Provider names and errors are
-untrusted text: `cell` escapes what GitHub-flavoured Markdown would turn into table breaks,
-formatting, links or raw HTML.
+untrusted text: `cell` shows their controls visibly (rollcall.safetext) and escapes what
+GitHub-flavoured Markdown would turn into table breaks, formatting, links or raw HTML.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from urllib.parse import quote, urlsplit
 
 from ..models import ErrorKind, ProbeResult, RunResult
+from ..safetext import one_line
 
 # One emoji per failure kind keeps the table scannable; the kind's name follows it.
 EMOJI: dict[ErrorKind | None, str] = {
@@ -32,10 +33,8 @@ _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~#])")
 
 
 def cell(text: str | None, limit: int | None = None) -> str:
-    """`text` made safe for one table cell: one line, no table breaks, no markup, no HTML."""
-    flat = " ".join((text or "").split())
-    if limit is not None and len(flat) > limit:
-        flat = flat[: limit - 1] + "…"
+    """`text` made safe for one table cell: one line, no controls, no table breaks, no markup, no HTML."""
+    flat = one_line(text, limit)
     flat = flat.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _MD_SPECIAL.sub(r"\\\1", flat)
 

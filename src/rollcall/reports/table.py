@@ -1,6 +1,8 @@
 """The terminal view: a line per finished probe, the final table, failures by kind, the summary.
 
 Renderables only; the caller owns the rich Console (tests render to a StringIO console).
+Outside text (names, model ids, answers, errors, reasons) goes in only through rollcall.safetext:
+as a rich Text, never as a string rich would parse as markup, with its controls shown visibly.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..models import ProbeResult, RunResult
+from ..safetext import line, one_line
 
 
 def fmt_s(value: float | None) -> str:
@@ -20,36 +23,34 @@ def fmt_rate(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}"
 
 
-def one_line(text: str, width: int = 60) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= width else flat[: width - 1] + "…"
+ANSWER_CHARS, ERROR_CHARS, NAME_CHARS = 60, 200, 80
 
 
 def model_label(model: str) -> str:
-    return model or "default"
+    return one_line(model, NAME_CHARS) or "default"
 
 
 def result_line(result: ProbeResult) -> Text:
     """What the live view prints as each probe finishes."""
-    line = Text()
+    text = Text()
     if result.ok:
-        line.append(f"{'ok':<12} ", style="bold green")
+        text.append(f"{'ok':<12} ", style="bold green")
     else:
-        line.append(f"{result.error_kind or 'error':<12} ", style="bold red")
-    line.append(f"{result.target}", style="bold")
+        text.append(f"{result.error_kind or 'error':<12} ", style="bold red")
+    text.append(one_line(result.target, NAME_CHARS), style="bold")
     if result.model != result.target:
-        line.append(f" [{model_label(result.model)}]", style="dim")
+        text.append(f" [{model_label(result.model)}]", style="dim")
     if result.attempt > 1:
-        line.append(f" #{result.attempt}", style="dim")
-    line.append(f"  ttft {fmt_s(result.ttft_s)}  total {fmt_s(result.total_s)}")
+        text.append(f" #{result.attempt}", style="dim")
+    text.append(f"  ttft {fmt_s(result.ttft_s)}  total {fmt_s(result.total_s)}")
     if result.tokens_per_s is not None:
-        line.append(f"  {result.tokens_per_s:.1f} tok/s")
-    line.append("  ")
+        text.append(f"  {result.tokens_per_s:.1f} tok/s")
+    text.append("  ")
     if result.ok:
-        line.append(one_line(result.text), style="italic")
+        text.append(one_line(result.text, ANSWER_CHARS), style="italic")
     else:
-        line.append(one_line(result.error or "", 100), style="red")
-    return line
+        text.append(one_line(result.error, 100), style="red")
+    return text
 
 
 def _sort_key(r: ProbeResult) -> tuple[float, float]:
@@ -67,7 +68,8 @@ def results_table(run: RunResult, answer_width: int = 48) -> Table:
     table.add_column("answer", overflow="ellipsis", no_wrap=True, max_width=answer_width)
     for r in sorted((r for r in run.results if r.ok), key=_sort_key):
         tokens = fmt_rate(r.tokens_per_s) + ("~" if r.output_tokens_estimated and r.tokens_per_s else "")
-        table.add_row(r.target, model_label(r.model), fmt_s(r.ttft_s), fmt_s(r.total_s), tokens, one_line(r.text))
+        table.add_row(line(r.target, limit=NAME_CHARS), Text(model_label(r.model)), fmt_s(r.ttft_s),
+                      fmt_s(r.total_s), tokens, line(r.text, limit=ANSWER_CHARS))
     return table
 
 
@@ -80,9 +82,9 @@ def repeat_table(run: RunResult) -> Table:
     stats = sorted(run.stats(), key=lambda s: (-s.success_rate, s.total_p50_s or float("inf")))
     for s in stats:
         table.add_row(
-            s.target, model_label(s.model), f"{s.ok}/{s.runs} ({s.success_rate:.0%})",
+            line(s.target, limit=NAME_CHARS), Text(model_label(s.model)), f"{s.ok}/{s.runs} ({s.success_rate:.0%})",
             fmt_s(s.ttft_p50_s), fmt_s(s.ttft_p90_s), fmt_s(s.total_p50_s), fmt_s(s.total_p90_s),
-            str(s.last_error_kind or ""),
+            line(s.last_error_kind),
         )
     return table
 
@@ -91,12 +93,12 @@ def failures(run: RunResult, per_kind: int = 50) -> RenderableType:
     """Failures grouped by error kind, most common kind first."""
     parts: list[RenderableType] = []
     for kind, results in run.failures_by_kind().items():
-        parts.append(Text(f"{kind} ({len(results)})", style="bold red"))
+        parts.append(Text(f"{one_line(kind)} ({len(results)})", style="bold red"))
         for r in results[:per_kind]:
-            line = Text("  ", no_wrap=True, overflow="ellipsis")
-            line.append(r.target, style="bold")
-            line.append(f": {one_line(r.error or '', 200)}")
-            parts.append(line)
+            entry = Text("  ", no_wrap=True, overflow="ellipsis")
+            entry.append(one_line(r.target, NAME_CHARS), style="bold")
+            entry.append(f": {one_line(r.error, ERROR_CHARS)}")
+            parts.append(entry)
         if len(results) > per_kind:
             parts.append(Text(f"  … and {len(results) - per_kind} more", style="dim"))
     return Group(*parts)
@@ -129,7 +131,8 @@ def full_report(run: RunResult) -> RenderableType:
         parts.append(Text(""))
         parts.append(Text("Not loaded", style="bold yellow"))
         for s in run.skipped:
-            parts.append(Text(f"  {s.name}: {one_line(s.reason, 200)}", no_wrap=True, overflow="ellipsis"))
+            parts.append(Text(f"  {one_line(s.name, NAME_CHARS)}: {one_line(s.reason, ERROR_CHARS)}",
+                              no_wrap=True, overflow="ellipsis"))
     parts.append(Text(""))
     parts.append(summary(run))
     return Group(*parts)

@@ -2,6 +2,8 @@
 
 Renderables only; the caller owns the rich Console (tests render to a StringIO console).
 Imported only by the commands that print, so rich never loads for `rollcall --help`.
+Stored text (run ids, sites, targets, models, error kinds and messages) came from outside: it goes
+in only through rollcall.safetext, as a rich Text that is never parsed as markup.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from ..safetext import line, one_line
 from .base import RunRecord
 from .queries import Change, HistoryRow, RunDiff
 
@@ -53,7 +56,7 @@ def fmt_s(value: float | None) -> str:
 
 
 def model_label(model: str) -> str:
-    return model or "default"
+    return one_line(model, 80) or "default"
 
 
 def sparkline(recent: Sequence[bool]) -> Text:
@@ -71,7 +74,7 @@ def runs_table(runs: Sequence[RunRecord]) -> Table:
         table.add_column(name, justify=justify, no_wrap=name in ("run", "started (UTC)"))  # type: ignore[arg-type]
     for r in runs:
         state = Text("complete", style="green") if r.complete else Text("incomplete", style="yellow")
-        table.add_row(r.id, when(r.started_at), r.site, str(r.targets), str(r.ok),
+        table.add_row(line(r.id), line(when(r.started_at)), line(r.site), str(r.targets), str(r.ok),
                       Text(str(r.failed), style="red" if r.failed else ""), fmt_s(r.wall_s), state)
     return table
 
@@ -102,11 +105,11 @@ def history_table(rows: Sequence[HistoryRow], *, now: _dt.datetime, title: str, 
     table.add_column("recent", no_wrap=True)
     for row in rows:
         uptime_style = "green" if row.uptime >= 0.99 else "yellow" if row.uptime >= 0.9 else "red"
-        cells: list[str | Text] = [row.target]
+        cells: list[str | Text] = [line(row.target)]
         if show_model:
-            cells.append(model_label(row.model))
+            cells.append(Text(model_label(row.model)))
         if by_site:
-            cells.append(row.site or "")
+            cells.append(line(row.site))
         recent = sparkline(row.recent)
         recent.append(f" {row.streak_label}", style="green" if row.streak_ok else "red")
         cells += [
@@ -115,7 +118,7 @@ def history_table(rows: Sequence[HistoryRow], *, now: _dt.datetime, title: str, 
             _pair(row.ttft_p50_s, row.ttft_p95_s),
             _pair(row.total_p50_s, row.total_p95_s),
             ago(row.last_ok_at, now),
-            f"{row.top_error_kind} ×{row.top_error_count}" if row.top_error_kind else "-",
+            line(f"{row.top_error_kind} ×{row.top_error_count}" if row.top_error_kind else "-"),
             recent,
         ]
         table.add_row(*cells)
@@ -124,12 +127,12 @@ def history_table(rows: Sequence[HistoryRow], *, now: _dt.datetime, title: str, 
 
 def _run_label(r: RunRecord) -> str:
     state = "" if r.complete else ", incomplete"
-    return f"{r.id} ({when(r.started_at)} UTC, {r.site or 'unknown site'}{state})"
+    return one_line(f"{r.id} ({when(r.started_at)} UTC, {r.site or 'unknown site'}{state})")
 
 
 def _name(c: Change) -> Text:
     text = Text("  ")
-    text.append(c.target, style="bold")
+    text.append(one_line(c.target, 80), style="bold")
     text.append(f" [{model_label(c.model)}]", style="dim")
     return text
 
@@ -158,12 +161,12 @@ def diff_report(d: RunDiff) -> RenderableType:
             heading.append(f"  {note}", style="dim")
         parts.append(heading)
         for c in changes:
-            line = _name(c)
-            line.append(f"  {detail(c)}")
-            parts.append(line)
+            entry = _name(c)
+            entry.append(f"  {one_line(detail(c))}")
+            parts.append(entry)
 
     section("Newly failing", "red", d.newly_failing, lambda c: (
-        f"was ok ({fmt_s(c.before.total_s)}), now {c.after.error_kind}: {(c.after.error or '')[:120]}"))
+        f"was ok ({fmt_s(c.before.total_s)}), now {c.after.error_kind}: {one_line(c.after.error, 120)}"))
     section("Recovered", "green", d.recovered, lambda c: (
         f"was {c.before.error_kind}, now ok ({fmt_s(c.after.total_s)})"))
     limits = f"by at least {d.threshold:g}x and {d.min_delta_s:g}s"
