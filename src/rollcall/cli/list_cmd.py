@@ -48,11 +48,9 @@ def list_providers(providers: tuple[str, ...], working_only: bool, no_auth: bool
     """List g4f providers (working, needs auth, streaming, model count, default model) and the
     models each configured OpenAI-compatible endpoint offers."""
     from rich.console import Console
-    from rich.table import Table
 
     from ..config import ConfigError, default_config_path, load_config
     from ..redact import redact
-    from ..safetext import line
     from ..targets.g4f import ProviderInfo, SelectionError, select_providers
 
     try:
@@ -90,6 +88,21 @@ def list_providers(providers: tuple[str, ...], working_only: bool, no_auth: bool
         click.echo(json.dumps(doc, indent=2))
         return 0
     console = Console(highlight=False)
+    console.print(providers_table(infos))
+    console.print(not_loaded(selection.skipped))
+    if endpoints:
+        console.print(endpoints_table(endpoints))
+    return 0
+
+
+# Renderables. Names, model ids, reasons and errors come from providers and servers: they reach
+# rich only as safetext Text (a model id `llama [free]` is shown as it is, never as markup).
+
+def providers_table(infos: list[Any]) -> Any:
+    from rich.table import Table
+
+    from ..safetext import line
+
     table = Table(title=f"g4f providers ({len(infos)})", title_justify="left")
     for col, justify in (("provider", "left"), ("working", "center"), ("needs auth", "center"),
                          ("stream", "center"), ("models", "right"), ("default model", "left")):
@@ -101,17 +114,28 @@ def list_providers(providers: tuple[str, ...], working_only: bool, no_auth: bool
     for i in infos:
         table.add_row(line(i.name), yes(i.working), yes(i.needs_auth), yes(i.supports_stream),
                       "?" if i.models is None else str(i.models), line(i.default_model))
-    console.print(table)
-    for s in selection.skipped:
-        console.print(line(f"not loaded: {s.name}: {s.reason}", style="yellow", limit=200))
-    if endpoints:
-        http_table = Table(title=f"OpenAI-compatible targets ({len(endpoints)})", title_justify="left")
-        for col in ("target", "base url", "models", "first models / error"):
-            http_table.add_column(col)
-        for row in endpoints:
-            models = row["models"]
-            detail = ", ".join(models[:5]) + (" …" if len(models) > 5 else "") if models is not None else row["error"]
-            http_table.add_row(line(row["target"]), line(row["base_url"]),
-                               "-" if models is None else str(len(models)), line(detail))
-        console.print(http_table)
-    return 0
+    return table
+
+
+def not_loaded(skipped: list[Any]) -> Any:
+    from rich.console import Group
+
+    from ..safetext import line
+
+    return Group(*(line(f"not loaded: {s.name}: {s.reason}", style="yellow", limit=200) for s in skipped))
+
+
+def endpoints_table(endpoints: list[dict[str, Any]]) -> Any:
+    from rich.table import Table
+
+    from ..safetext import line
+
+    table = Table(title=f"OpenAI-compatible targets ({len(endpoints)})", title_justify="left")
+    for col in ("target", "base url", "models", "first models / error"):
+        table.add_column(col)
+    for row in endpoints:
+        models = row["models"]
+        detail = ", ".join(models[:5]) + (" …" if len(models) > 5 else "") if models is not None else row["error"]
+        table.add_row(line(row["target"]), line(row["base_url"]), "-" if models is None else str(len(models)),
+                      line(detail))
+    return table
