@@ -207,6 +207,15 @@ async def test_warnings_that_quote_an_exception_are_shown_literally(capsys: pyte
     assert_shows(err, [hostile, f"cannot show {hostile}"])
 
 
+def test_the_classic_script_prints_outside_text_literally(capsys: pytest.CaptureFixture[str]) -> None:
+    from rollcall.classic import _print_result
+
+    for sample in SAMPLES.values():
+        _print_result(ok_result(sample))
+        _print_result(failed_result(sample))
+    assert_shows(capsys.readouterr().out)
+
+
 # ---- files ----------------------------------------------------------------------------------
 
 def test_markdown() -> None:
