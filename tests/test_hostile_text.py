@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from rich.console import Console, RenderableType
 
@@ -63,7 +63,8 @@ def assert_safe(output: str, *, terminal: bool = True) -> str:
     without rich's codes."""
     plain = RICH_OWN.sub("", output) if terminal else output
     found = UNSAFE.search(plain.replace("\r\n", "\n"))
-    assert found is None, f"{found.group()!r} reached the output: ...{plain[max(0, found.start() - 40):found.end() + 20]!r}"
+    where = plain[max(0, found.start() - 40):found.end() + 20] if found else ""
+    assert found is None, f"{found.group()!r} reached the output: ...{where!r}"
     output.encode("utf-8")
     return plain
 
@@ -154,7 +155,8 @@ def test_diff_report() -> None:
     samples = list(SAMPLES.values())
     before = [ok_result(s) for s in samples] + [ok_result(s, target=f"gone {s}") for s in samples]
     after = [failed_result(s, model=s) for s in samples] + [ok_result(s, target=f"new {s}") for s in samples]
-    a, b = RunRecord(id="a", started_at="x", site=samples[0], complete=True), RunRecord(id="b", started_at="y", site=samples[4])
+    a = RunRecord(id="a", started_at="x", site=samples[0], complete=True)
+    b = RunRecord(id="b", started_at="y", site=samples[4])
     out = render(diff_report(diff_runs(a, before, b, after)))
     assert "Newly failing (11)" in out and "New (11)" in out and "Vanished (11)" in out
     assert_shows(out)
@@ -162,10 +164,11 @@ def test_diff_report() -> None:
 
 def test_list_tables_and_not_loaded_lines() -> None:
     samples = list(SAMPLES.values())
-    infos = [ProviderInfo(name=s, working=True, needs_auth=False, supports_stream=True, models=3, default_model=s, url="")
-             for s in samples]
+    infos = [ProviderInfo(name=s, working=True, needs_auth=False, supports_stream=True, models=3, default_model=s,
+                          url="") for s in samples]
     endpoints = [{"target": s, "base_url": s, "models": ["llama [free]", s], "error": None} for s in samples]
-    endpoints += [{"target": f"e{i}", "base_url": "http://h/v1", "models": None, "error": s} for i, s in enumerate(samples)]
+    endpoints += [{"target": f"e{i}", "base_url": "http://h/v1", "models": None, "error": s}
+                  for i, s in enumerate(samples)]
     for renderable in (list_cmd.providers_table(infos), list_cmd.not_loaded([Skipped(s, s) for s in samples]),
                        list_cmd.endpoints_table(endpoints)):
         assert_shows(render(renderable))
@@ -259,7 +262,9 @@ def test_junit() -> None:
 def test_html_data_shows_controls_and_bidi_visibly() -> None:
     document = html_report.dumps(hostile_run())
     assert_safe(document, terminal=False)
-    data = json.loads(re.search(r'id="rollcall-data">(.*?)</script>', document, re.S).group(1))  # type: ignore[union-attr]
+    embedded = re.search(r'id="rollcall-data">(.*?)</script>', document, re.S)
+    assert embedded is not None
+    data = json.loads(embedded.group(1))
     texts = {r["text"] for r in data["results"] if r["ok"]} | {r["error"] for r in data["results"] if not r["ok"]}
     assert texts == {visible(s) for s in SAMPLES.values()}
     assert {s["name"] for s in data["run"]["skipped"]} == {visible(s) for s in SAMPLES.values()}
@@ -269,11 +274,10 @@ def test_html_data_shows_controls_and_bidi_visibly() -> None:
 
 # ---- property: arbitrary text through every renderer ----------------------------------------
 
-HOSTILE_CHARS = st.sampled_from(
-    [chr(c) for c in range(0x20)] + [chr(c) for c in range(0x7F, 0xA0)]
-    + list("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ud800\udfff\u2028\ufeff")
-    + list("[]/\\=:|*_`<>&\"'#~@+-")
-)
+HOSTILE = ([chr(c) for c in range(0x20)] + [chr(c) for c in range(0x7F, 0xA0)]
+           + list("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ud800\udfff\u2028\ufeff")
+           + list("[]/\\=:|*_`<>&\"'#~@+-"))
+HOSTILE_CHARS = st.sampled_from(HOSTILE)
 PIECES = st.one_of(
     st.text(HOSTILE_CHARS, max_size=6),
     st.sampled_from([*SAMPLES.values(), "[/]", "[/link]", "[link=x]", ":thumbs_up:", "\x1b[", "\x1b]"]),
@@ -281,7 +285,8 @@ PIECES = st.one_of(
 )
 HOSTILE_TEXT = st.lists(PIECES, max_size=6).map("".join)
 # A plain word the text starts with: every renderer must show it verbatim.
-WORD = st.text(st.sampled_from("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"), min_size=3, max_size=8)
+WORD = st.text(st.sampled_from("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"),
+               min_size=3, max_size=8)
 
 
 def _terminal_views(run: RunResult, word: str, text: str) -> list[RenderableType]:
@@ -310,6 +315,8 @@ FILES: dict[str, Callable[[RunResult], str]] = {
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(word=WORD, tail=HOSTILE_TEXT, repeat=st.sampled_from([1, 2]))
+@example(word="every", tail=" ".join(HOSTILE), repeat=1)  # each character at least once, whatever is drawn
+@example(word="sample", tail=" ".join(SAMPLES.values()), repeat=2)
 def test_any_text_through_every_renderer(word: str, tail: str, repeat: int) -> None:
     text = f"{word} {tail}"
     results = (ok_result(text), failed_result(text, model=text))
