@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
+import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -155,3 +158,161 @@ def test_make_sinks_rejects_a_bad_spec_before_creating_anything(tmp_path: Path) 
     with pytest.raises(ValueError, match="'nope:x'"):
         outputs.make_sinks([f"jsonl:{tmp_path}/r.jsonl", "nope:x"])
     assert list(tmp_path.iterdir()) == []
+
+
+# -- where a report goes: regular files atomically, everything else in place -----------------------
+
+def _drain(fd: int, into: bytearray) -> threading.Thread:
+    """Read `fd` to EOF on a thread (a FIFO or pipe writer blocks until someone reads)."""
+
+    def read() -> None:
+        with os.fdopen(fd, "rb", buffering=0) as src:
+            while chunk := src.read(65536):
+                into.extend(chunk)
+
+    thread = threading.Thread(target=read, daemon=True)
+    thread.start()
+    return thread
+
+
+def _open_fifo_reader(path: Path, into: bytearray) -> threading.Thread:
+    def read() -> None:
+        with open(path, "rb") as src:  # blocks until the writer opens: as a real reader would
+            into.extend(src.read())
+
+    thread = threading.Thread(target=read, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_fifo_is_written_in_place_not_replaced(tmp_path: Path) -> None:
+    fifo = tmp_path / "run.fifo"
+    os.mkfifo(fifo)
+    assert outputs.parse_specs([f"json:{fifo}"])  # checking the spec must not open (and block on) it
+    got = bytearray()
+    reader = _open_fifo_reader(fifo, got)
+    run = hostile_run()
+    outputs.write_report(run, f"json:{fifo}")
+    reader.join(30)
+    assert got.decode("utf-8") == outputs.render(run, "json")
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+    assert [p.name for p in tmp_path.iterdir()] == ["run.fifo"]
+
+
+def test_a_terminal_device_is_written_in_place(tmp_path: Path) -> None:
+    import tty
+
+    master, slave = os.openpty()
+    try:
+        tty.setraw(slave)  # no newline translation: the bytes arrive as written
+        device = os.ttyname(slave)
+        got = bytearray()
+        run = hostile_run()
+        expected = outputs.render(run, "csv").encode("utf-8")
+        done = threading.Event()
+
+        def read() -> None:
+            try:
+                while len(got) < len(expected):
+                    got.extend(os.read(master, 65536))
+            except OSError:  # the test ended (and closed the pty) before everything came
+                return
+            done.set()
+
+        threading.Thread(target=read, daemon=True).start()
+        outputs.write_report(run, f"csv:{device}")
+        assert done.wait(30)
+        assert bytes(got) == expected
+        assert stat.S_ISCHR(os.stat(device).st_mode)
+    finally:
+        os.close(slave)
+        os.close(master)
+
+
+@pytest.fixture
+def null_device(tmp_path: Path) -> str:
+    """A null character device to write to. As root, a private one (the old behaviour replaced
+    the device node with a regular file, and must not get the chance with the system's
+    /dev/null); otherwise /dev/null, which an ordinary user cannot replace."""
+    if os.geteuid() == 0:
+        private = tmp_path / "null"
+        os.mknod(private, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+        return str(private)
+    return os.devnull
+
+
+def test_a_null_device_stays_a_device(null_device: str) -> None:
+    for fmt in ("json", "html"):
+        outputs.write_report(hostile_run(), f"{fmt}:{null_device}")
+    assert stat.S_ISCHR(os.stat(null_device).st_mode)
+
+
+def test_a_pipe_named_through_proc_self_fd_is_written_in_place() -> None:
+    if not os.path.isdir("/proc/self/fd"):
+        pytest.skip("needs /proc/self/fd (Linux)")
+    read_end, write_end = os.pipe()
+    got = bytearray()
+    reader = _drain(read_end, got)
+    try:
+        run = hostile_run()
+        outputs.write_report(run, f"md:/proc/self/fd/{write_end}")
+    finally:
+        os.close(write_end)
+    reader.join(30)
+    assert got.decode("utf-8") == outputs.render(run, "markdown")
+
+
+def test_a_symlink_to_a_regular_file_is_followed_and_stays_a_link(tmp_path: Path) -> None:
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "links").mkdir()
+    real = tmp_path / "reports" / "run.json"
+    real.write_text("previous", encoding="utf-8")
+    real.chmod(0o640)
+    link = tmp_path / "links" / "latest.json"
+    link.symlink_to(real)
+    run = hostile_run()
+    outputs.write_report(run, f"json:{link}")
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    assert real.read_text(encoding="utf-8") == outputs.render(run, "json")
+    assert stat.S_IMODE(real.stat().st_mode) == 0o640
+    assert [p.name for p in (tmp_path / "links").iterdir()] == ["latest.json"]
+    assert [p.name for p in (tmp_path / "reports").iterdir()] == ["run.json"]  # no temporary file
+
+
+def test_a_dangling_symlink_creates_its_target(tmp_path: Path) -> None:
+    link = tmp_path / "latest.html"
+    link.symlink_to(tmp_path / "new.html")
+    outputs.write_report(hostile_run(), f"html:{link}")
+    assert link.is_symlink() and (tmp_path / "new.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+def test_spec_checks_see_through_links_and_stdout_aliases(tmp_path: Path) -> None:
+    real = tmp_path / "run.json"
+    real.write_text("{}", encoding="utf-8")
+    (tmp_path / "alias.json").symlink_to(real)
+    with pytest.raises(ValueError, match="would write the same file"):
+        outputs.parse_specs([f"json:{real}", f"html:{tmp_path}/alias.json"])
+    with pytest.raises(ValueError, match="only one output can go to stdout"):
+        outputs.parse_specs(["csv:-", "md:/dev/stdout"])
+    missing = tmp_path / "dangling.json"
+    missing.symlink_to(tmp_path / "no-such-dir" / "run.json")
+    with pytest.raises(ValueError, match="no-such-dir does not exist"):
+        outputs.parse_specs([f"json:{missing}"])
+    assert outputs.uses_stdout(["json:/dev/stdout"])
+
+
+def _saved_run(tmp_path: Path) -> Path:
+    path = tmp_path / "saved.json"
+    outputs.write_report(hostile_run(), f"json:{path}")
+    return path
+
+
+def test_process_substitution_receives_the_report(tmp_path: Path) -> None:
+    saved = _saved_run(tmp_path)
+    # bash turns >(cat) into /dev/fd/63, a pipe to `cat`, whose output is ours.
+    proc = subprocess.run(
+        ["bash", "-c", f'"{sys.executable}" -m rollcall report "{saved}" -o md:>(cat)'],
+        capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == outputs.render(hostile_run(), "markdown")

@@ -10,6 +10,7 @@ import asyncio
 import time
 
 from .classification import classify, describe
+from .fdlimit import OUT_OF_FILES, exhausted_locally
 from .models import ErrorKind, ProbeResult
 from .redact import redact
 from .targets.base import Content, Headers, ProbeError, ProbeRequest, ReasoningDelta, Started, Target, Usage
@@ -121,8 +122,11 @@ async def run_probe(
             error_kind, status, retry_after = classify(exc)
             error = describe(exc)
     except Exception as exc:  # noqa: BLE001 - a probe turns every failure into a result
-        error_kind, status, retry_after = classify(exc)
-        error = describe(exc)
+        if exhausted_locally(exc):  # our descriptor limit, not the provider's fault
+            error_kind, error = ErrorKind.CANCELLED, OUT_OF_FILES
+        else:
+            error_kind, status, retry_after = classify(exc)
+            error = describe(exc)
     finally:
         aclose = getattr(stream, "aclose", None)
         if aclose is not None:

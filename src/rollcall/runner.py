@@ -8,7 +8,6 @@ Interrupted runs keep what finished: `Runner.snapshot()` returns it, unfinished 
 from __future__ import annotations
 
 import asyncio
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
@@ -19,6 +18,7 @@ from .checks import Check, apply as apply_checks
 from .models import ErrorKind, ProbeResult, RunResult, Skipped
 from .probe import DEFAULT_MAX_OUTPUT_CHARS, run_probe
 from .safetext import one_line
+from .stdio import say
 from .targets.base import DEFAULT_PROMPT, ProbeRequest, Target
 from .timing import LagMonitor, utc_now_iso
 
@@ -90,7 +90,7 @@ class Runner:
             message = one_line(f"{type(exc).__name__}: {exc}", 500)  # it may quote a provider's text
             if message not in self.callback_errors:
                 self.callback_errors.append(message)
-                print(f"rollcall: warning: a result consumer failed: {message}", file=sys.stderr)
+                say(f"rollcall: warning: a result consumer failed: {message}")
 
     async def _run_series(self, target: Target, model: str, slots: asyncio.Semaphore) -> None:
         # Repeats of one (target, model) run one after another so a provider is never hammered

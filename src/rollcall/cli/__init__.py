@@ -47,6 +47,10 @@ for _module in (report_cmd, store_cmd, sim_cmd):
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: one-line errors, exit codes per DESIGN.md, and no hang at exit."""
+    from ..stdio import ensure_std_streams, say
+
+    # Before anything opens a file: started with `>&-`, the first socket would become fd 1.
+    ensure_std_streams()
     try:
         code = cli.main(args=argv, prog_name="rollcall", standalone_mode=False)
     except click.exceptions.Abort:
@@ -55,7 +59,7 @@ def main(argv: list[str] | None = None) -> None:
         from ..safetext import visible
 
         # Messages quote what the user or a file gave (names, values, paths): show it, never run it.
-        click.echo(f"rollcall: error: {visible(exc.format_message())}", err=True)
+        say(f"rollcall: error: {visible(exc.format_message())}")
         code = EXIT_USAGE if isinstance(exc, click.UsageError) else exc.exit_code
     except KeyboardInterrupt:
         code = EXIT_INTERRUPTED
@@ -67,10 +71,10 @@ def _exit(code: int) -> None:
     # Provider threads abandoned at their deadline may still be blocked in sync I/O; they are
     # daemons, but thread pools they started are joined at interpreter exit. Leave at once.
     from ..isolation import live_workers, reap_children
+    from ..stdio import flush_std_streams
 
     reap_children()
+    flush_std_streams()  # a stream whose reader left is silenced, not reported at shutdown
     if live_workers():
-        sys.stdout.flush()
-        sys.stderr.flush()
         os._exit(code)
     sys.exit(code)

@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import click
 
+from ..stdio import say
 from ..targets.base import DEFAULT_PROMPT
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -100,6 +100,17 @@ class RunSettings:
         return ([f"json:{self.json_path}"] if self.json_path else []) + list(self.outputs)
 
 
+def fit_to_open_files(settings: RunSettings) -> None:
+    """Raise the open-file limit; if still short for --concurrency, cap it and say so once.
+    Called before targets are built, so their connection pools get the capped size too."""
+    from ..fdlimit import fit_concurrency
+
+    budget = fit_concurrency(settings.concurrency)
+    if budget.warning:
+        say(f"rollcall: warning: {budget.warning}")
+    settings.concurrency = budget.concurrency
+
+
 def human_console(*, stderr: bool) -> Any:
     """A rich Console for people. Piped into a file or a CI log, lines get 160 columns rather
     than rich's 80, so error messages are not cut short (COLUMNS still wins)."""
@@ -107,9 +118,13 @@ def human_console(*, stderr: bool) -> Any:
 
     from rich.console import Console
 
-    stream = sys.stderr if stderr else sys.stdout
+    from ..stdio import GuardedStream
+
+    # Guarded: a reader that leaves (`| head -1`) or a terminal that hangs up silences the human
+    # view; rich's own answer to a broken pipe is SystemExit(1), which would lose the run.
+    stream = GuardedStream("stderr" if stderr else "stdout")
     wide = not stream.isatty() and "COLUMNS" not in os.environ
-    return Console(stderr=stderr, highlight=False, width=160 if wide else None)
+    return Console(file=stream, highlight=False, width=160 if wide else None)
 
 
 def _checks(settings: RunSettings) -> list[Any]:
@@ -173,18 +188,23 @@ def run_targets(
         from ..store import StoreSink
 
         sinks.insert(0, StoreSink(store, site=settings.site, prompt=settings.prompt, settings=runner.settings))
-    sink_errors: list[str] = []
+    execution = None
     try:
-        run, interrupted = execute(runner, sinks, sink_errors=sink_errors)
+        execution = execute(runner, sinks)
     finally:
-        if store is not None:
+        # Abandoned, the store's writer may still hold it (a server gone silent): leave it to exit.
+        if store is not None and (execution is None or not execution.abandoned):
             store.close()
-    if interrupted:
-        return EXIT_INTERRUPTED
+    if execution.abandoned:
+        # Labels quote the paths the user gave: shown, never run.
+        say(one_line(f"rollcall: stopped before finishing; not written: {', '.join(execution.abandoned)}"))
+    if execution.interrupted:
+        return execution.exit_status or EXIT_INTERRUPTED
+    run = execution.run
     unmet = checks.Requirements(settings.require, settings.min_ok).unmet(run)
     # A report or the history that was asked for and could not be written fails the run (exit 1);
     # Fanout has already printed each error once.
-    unmet += [f"an output could not be written ({error})" for error in sink_errors]
+    unmet += [f"an output could not be written ({error})" for error in execution.sink_errors]
     for problem in unmet:
-        print(f"rollcall: requirement failed: {one_line(problem)}", file=sys.stderr)
+        say(f"rollcall: requirement failed: {one_line(problem)}")
     return EXIT_FAILED if unmet else EXIT_OK

@@ -8,7 +8,7 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-from .common import RunSettings, positive, probe_options, run_targets
+from .common import RunSettings, fit_to_open_files, human_console, positive, probe_options, run_targets
 
 # Config [defaults] keys and the option each one stands in for when that flag is not given.
 _FROM_DEFAULTS = ("timeout", "prompt", "concurrency", "repeat", "expect", "max_ttft", "max_total", "require", "min_ok",
@@ -50,8 +50,6 @@ def run(ctx: click.Context, config_path: str | None, no_config: bool, only: tupl
       rollcall run -c rollcall.toml -o junit:results.xml -o html:report.html
       rollcall run --require Yqcloud --json results.json   (CI: exit 1 if Yqcloud is down)
     """
-    from rich.console import Console
-
     from ..config import ConfigError, default_config_path, load_config
     from ..plan import G4FFlags, build_plan
     from ..targets.g4f import SelectionError
@@ -69,8 +67,9 @@ def run(ctx: click.Context, config_path: str | None, no_config: bool, only: tupl
                 options[key] = value
     settings = RunSettings.from_options(options)
     settings.validate()
+    fit_to_open_files(settings)
 
-    chatter = Console(stderr=True, highlight=False)
+    chatter = human_console(stderr=True)
     flags = G4FFlags(providers, exclude, all_providers, include_auth, include_extra)
     try:
         with chatter.status("loading targets…", spinner="dots") if chatter.is_terminal else nullcontext():

@@ -12,7 +12,7 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-from .common import RunSettings, probe_options, run_targets
+from .common import RunSettings, fit_to_open_files, probe_options, run_targets
 
 DEMO_TIMEOUT_S = 3.0  # the never-answering providers hold the demo this long
 
@@ -138,6 +138,7 @@ def demo(ctx: click.Context, fleet_path: str | None, seed: int | None, **options
 
     settings = RunSettings.from_options(options)
     settings.validate()
+    fit_to_open_files(settings)
     if ctx.get_parameter_source("store_location") is not ParameterSource.COMMANDLINE:
         settings.no_store = True  # simulated providers do not belong in the history unless asked
     fleet = _load(fleet_path)

@@ -6,11 +6,8 @@ every finished result on disk. Each line is `ProbeResult.to_dict()` (the DESIGN.
 
 from __future__ import annotations
 
-import io
 import json
-import os
 import re
-import sys
 from collections import Counter
 from typing import IO
 
@@ -45,11 +42,17 @@ class JsonlSink:
 
     A file is written in place, not through a temporary file: streaming is the point, and a
     line is only ever appended, so a reader or a killed run sees whole lines (the last one at
-    worst cut short by a crash mid-write).
+    worst cut short by a crash mid-write). A FIFO, a device or a process substitution is opened
+    as it is (a symlink is followed); /dev/stdout counts as stdout. A reader that leaves
+    (`-o jsonl:- | head -1`) ends this output quietly and nothing else.
     """
 
     def __init__(self, path: str) -> None:
+        from .outputs import STDOUT, destination
+
         self.path = path
+        self.label = f"jsonl:{path}"
+        self._stdout = destination(path)[0] == STDOUT
         self._out: IO[bytes] | None = None
         self._started = False
         self._written: Counter[ProbeResult] = Counter()
@@ -57,7 +60,7 @@ class JsonlSink:
 
     def start(self, run_id: str, planned: int) -> None:
         self._started = True
-        if self.path != "-":
+        if not self._stdout:
             self._out = open(self.path, "wb")  # noqa: SIM115 - lives across start/result/finish
 
     def _write(self, result: ProbeResult) -> None:
@@ -66,21 +69,16 @@ class JsonlSink:
         if not self._started:  # fed without start(): the runner always calls it, be lenient anyway
             self.start("", 0)
         try:
-            if self.path == "-":
-                write_stdout(line(result))  # whole, even through an unbuffered pipe
+            if self._stdout:
+                if not write_stdout(line(result)):  # whole, even through an unbuffered pipe
+                    self._broken = True  # the reader left; write_stdout has silenced stdout
+                    return
             else:
                 self._out.write(line(result).encode("utf-8"))
                 self._out.flush()
         except BrokenPipeError:
-            # `rollcall run -o jsonl:- | head -1`: the reader left. Stop quietly and point
-            # stdout at /dev/null so the interpreter's final flush does not complain either.
+            # A FIFO or `>(head -1)` whose reader left: stop this output, nothing else.
             self._broken = True
-            try:
-                devnull = os.open(os.devnull, os.O_WRONLY)
-                os.dup2(devnull, sys.stdout.fileno())
-                os.close(devnull)
-            except (OSError, ValueError, io.UnsupportedOperation):
-                pass
             return
         self._written[result] += 1
 
@@ -98,6 +96,9 @@ class JsonlSink:
                 else:
                     self._write(r)
         finally:
-            if self._out is not None and self.path != "-":
-                self._out.close()
-            self._out = None
+            out, self._out = self._out, None
+            if out is not None:
+                try:
+                    out.close()
+                except BrokenPipeError:  # the last lines could not reach a reader that left
+                    pass

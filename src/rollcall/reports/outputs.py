@@ -2,20 +2,26 @@
 
 FORMAT is one of FORMATS; PATH is a file, or `-` for standard output (any format, html too:
 `rollcall report run.json -o html:- > page.html` is ordinary shell use; at most one spec may
-claim stdout, or the documents would interleave). Files are written to a temporary file in the
-same directory and renamed over the target, so a reader never sees half a report and a failed
-write never destroys the previous one. JSON Lines is the exception: it streams (see jsonl.py).
+claim stdout, or the documents would interleave; `/dev/stdout` and friends count as stdout).
+
+Where a report goes decides how it is written (`destination()`): a regular file (or a new one)
+is written to a temporary file in the same directory and renamed over it, so a reader never sees
+half a report and a failed write never destroys the previous one; a symlink to one is followed,
+and the link stays a link. Anything else (a FIFO, /dev/null, a terminal, a process substitution
+like `--json >(jq .)`) is opened and written in place: renaming over it would replace the pipe
+the user pointed at with a file nobody reads. JSON Lines streams (see jsonl.py).
 """
 
 from __future__ import annotations
 
 import os
-import sys
+import stat
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import stdio
 from ..stdio import write_stdout
 from ..models import ProbeResult, RunResult
 from ..sinks import Sink
@@ -54,31 +60,70 @@ def parse_spec(spec: str) -> OutputSpec:
     return OutputSpec(fmt, path if path == "-" else os.path.expanduser(path), spec)
 
 
+STDOUT, IN_PLACE, FILE = "stdout", "in place", "file"
+
+
+def destination(path: str) -> tuple[str, str]:
+    """How to write to `path`: (STDOUT, path) when it is this process's standard output ("-",
+    /dev/stdout, /proc/self/fd/1...); (FILE, real path) for a regular file or a new one, symlinks
+    resolved, written atomically; (IN_PLACE, path) for anything else (FIFO, device, pipe, or a
+    link whose target cannot be named), opened and written as it is."""
+    if path == "-":
+        return STDOUT, path
+    try:
+        st: os.stat_result | None = os.stat(path)
+    except OSError:
+        st = None  # new (or a dangling link, created where it points); other errors show at write
+    if st is not None:
+        try:
+            if os.path.samestat(st, os.fstat(1)):
+                return STDOUT, path
+        except OSError:
+            pass
+        if not stat.S_ISREG(st.st_mode):
+            return IN_PLACE, path
+    real = os.path.realpath(path)
+    if st is not None:
+        try:
+            same = os.path.samestat(st, os.stat(real))
+        except OSError:
+            same = False
+        if not same:  # e.g. /proc/self/fd/3 onto a deleted file: only the link reaches it
+            return IN_PLACE, path
+    return FILE, real
+
+
 def parse_specs(specs: Sequence[str]) -> list[OutputSpec]:
-    """Parse every spec and check them together, before anything runs or is written."""
+    """Parse every spec and check them together, before anything runs or is written.
+
+    Nothing is opened here: opening a FIFO would block until its reader comes.
+    """
     parsed = [parse_spec(s) for s in specs]
-    on_stdout = [p.spec for p in parsed if p.stdout]
+    on_stdout = [p.spec for p in parsed if destination(p.path)[0] == STDOUT]
     if len(on_stdout) > 1:
         raise ValueError(f"only one output can go to stdout (-), got {', '.join(map(repr, on_stdout))}")
+    if on_stdout and "stdout" in stdio.closed_at_start:
+        raise ValueError(f"bad output {on_stdout[0]!r}: standard output is closed")
     seen: dict[str, str] = {}
     for p in parsed:
-        if p.stdout:
-            continue
-        target = os.path.abspath(p.path)
+        kind, target = destination(p.path)
+        if kind != STDOUT and os.path.isdir(p.path):
+            raise ValueError(f"bad output {p.spec!r}: {p.path} is a directory")
+        if kind != FILE:
+            continue  # a device or pipe: several outputs may share it, and it exists
         if target in seen:
             raise ValueError(f"outputs {seen[target]!r} and {p.spec!r} would write the same file")
         seen[target] = p.spec
-        if os.path.isdir(target):
-            raise ValueError(f"bad output {p.spec!r}: {p.path} is a directory")
         parent = os.path.dirname(target)
         if not os.path.isdir(parent):
-            raise ValueError(f"bad output {p.spec!r}: directory {os.path.dirname(p.path) or parent} does not exist")
+            where = os.path.dirname(p.path) if target == os.path.abspath(p.path) else parent
+            raise ValueError(f"bad output {p.spec!r}: directory {where or parent} does not exist")
     return parsed
 
 
 def uses_stdout(specs: Sequence[str]) -> bool:
     """True when one of `specs` writes to stdout (then the human view belongs on stderr)."""
-    return any(parse_spec(s).stdout for s in specs)
+    return any(destination(parse_spec(s).path)[0] == STDOUT for s in specs)
 
 
 def render(run: RunResult, fmt: str, *, links: Mapping[str, str] | None = None) -> str:
@@ -120,11 +165,44 @@ def _encode(text: str) -> bytes:
 
 
 def write_text(path: str, text: str) -> None:
-    """Write `text` to `path` (UTF-8) atomically, or to stdout for "-"."""
+    """Write `text` (UTF-8) where `path` points: stdout, a regular file atomically, anything
+    else in place (see destination()). A reader that leaves early (a closed pipe) ends the write
+    quietly."""
     data = _encode(text)
-    if path == "-":
+    kind, target = destination(path)
+    if kind == STDOUT:
         write_stdout(data)
-        return
+    elif kind == IN_PLACE:
+        _write_in_place(path, data)
+    else:
+        try:
+            _write_atomically(target, data, shown_as=path)
+        except PermissionError:
+            # A file we may write in a directory we may not: no temporary file possible there.
+            if not os.access(target, os.W_OK):
+                raise
+            _write_in_place(target, data)
+
+
+def _write_in_place(path: str, data: bytes) -> None:
+    flags = os.O_WRONLY | getattr(os, "O_NOCTTY", 0)
+    try:
+        if stat.S_ISREG(os.stat(path).st_mode):
+            flags |= os.O_TRUNC
+    except OSError:
+        pass
+    fd = os.open(path, flags)  # a FIFO waits here for its reader, as `cat > fifo` would
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    except BrokenPipeError:
+        pass  # the reader left (`--json >(head -c 100)`): it has what it wanted
+    finally:
+        os.close(fd)
+
+
+def _write_atomically(path: str, data: bytes, *, shown_as: str) -> None:
     target = Path(path)
     try:
         mode = target.stat().st_mode & 0o777
@@ -135,8 +213,9 @@ def write_text(path: str, text: str) -> None:
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     except OSError as exc:
-        # Name the report, not the temporary file the user never asked for.
-        raise OSError(exc.errno, exc.strerror, path) from None
+        # Name the report, not the temporary file the user never asked for (OSError() picks
+        # the subclass, PermissionError included, from the errno).
+        raise OSError(exc.errno, exc.strerror, shown_as) from None
     try:
         with os.fdopen(fd, "wb") as out:
             out.write(data)
@@ -162,6 +241,7 @@ class ReportSink:
     def __init__(self, spec: OutputSpec, links: Mapping[str, str] | None = None) -> None:
         self.spec = spec
         self.links = links
+        self.label = spec.spec
 
     def start(self, run_id: str, planned: int) -> None:
         pass

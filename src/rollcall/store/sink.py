@@ -54,6 +54,7 @@ class StoreSink:
         finish_timeout_s: float = FINISH_TIMEOUT_S,
     ) -> None:
         self.store = store
+        self.label = f"the history ({store.location})"  # what an abandoned finish failed to write
         self.site = site or default_site()
         self.prompt = prompt
         self.settings = dict(settings or {})
