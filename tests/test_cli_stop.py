@@ -211,3 +211,72 @@ def test_json_to_a_closed_stdout_is_a_usage_error(env) -> None:
     proc = _bash('eval $ROLLCALL demo -t 1 --json - >&-', env)
     assert proc.returncode == 2
     assert proc.stderr.strip() == "rollcall: error: bad output 'json:-': standard output is closed"
+
+
+class OnTerminal:
+    """A rollcall process whose stdout and stderr are a pseudo-terminal (the live view with its
+    progress bar), read on a thread until the terminal closes."""
+
+    def __init__(self, args: list[str], env: dict[str, str]) -> None:
+        import pty
+
+        self.master, slave = pty.openpty()
+        self.proc = subprocess.Popen([sys.executable, "-m", "rollcall", *args], stdin=subprocess.DEVNULL,
+                                     stdout=slave, stderr=slave, env=env)
+        os.close(slave)
+        self.output = bytearray()
+        self.changed = threading.Condition()
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        while True:
+            try:
+                chunk = os.read(self.master, 65536)
+            except OSError:  # EIO: the other side is gone (or we hung up)
+                chunk = b""
+            with self.changed:
+                self.output.extend(chunk)
+                self.changed.notify_all()
+            if not chunk:
+                return
+
+    def wait_for(self, text: bytes) -> None:
+        with self.changed:
+            if not self.changed.wait_for(lambda: text in self.output, timeout=WAIT_S):
+                self.proc.kill()
+                pytest.fail(f"{text!r} never appeared on the terminal: {bytes(self.output)[-2000:]!r}")
+
+    def hang_up(self) -> None:
+        os.close(self.master)
+
+    def wait(self) -> int:
+        try:
+            return self.proc.wait(timeout=WAIT_S)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def test_on_a_terminal_the_live_view_shows_the_whole_report(env, tmp_path) -> None:
+    terminal = OnTerminal(["demo", "-t", "1", "--json", str(tmp_path / "run.json")], env)
+    code = terminal.wait()
+    terminal.wait_for(b" failed in ")
+    terminal.hang_up()
+    assert code == 0
+    assert b"Answers (fastest first)" in terminal.output and b"Traceback" not in terminal.output
+
+
+def test_a_terminal_that_hangs_up_mid_run_still_gets_every_output_written(env, tmp_path) -> None:
+    out_json, out_html, db = tmp_path / "run.json", tmp_path / "run.html", tmp_path / "history.db"
+    terminal = OnTerminal(["demo", "-t", "120", "--store", str(db), "--json", str(out_json), "-o",
+                           f"html:{out_html}"], env)
+    terminal.wait_for(b"tok/s")  # an answer is on screen; the never-answering models are pending
+    terminal.hang_up()  # writes to the terminal now fail (EIO), as after closing the window
+    os.kill(terminal.proc.pid, signal.SIGHUP)
+    assert terminal.wait() == 129
+    doc = json.loads(out_json.read_text(encoding="utf-8"))
+    assert doc["run"]["complete"] is False and any(r["ok"] for r in doc["results"])
+    assert out_html.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    run, results = _stored(db, doc["run"]["id"])
+    assert run.ended_at is not None and len(results) == len(doc["results"])

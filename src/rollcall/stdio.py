@@ -109,7 +109,9 @@ class GuardedStream(io.TextIOBase):
     """A text stream for human output that never raises: when a write fails (the reader left,
     the terminal hung up) the stream goes quiet and the run goes on.
 
-    It looks up sys.stdout/sys.stderr at each write, so redirections made later still apply.
+    It looks up sys.stdout/sys.stderr at each write, so redirections made later still apply,
+    except rich's own: while a progress bar runs, rich points sys.stdout at a proxy that prints
+    through this very console, and writing there would loop (rich unwraps it the same way).
     """
 
     def __init__(self, name: str) -> None:
@@ -118,7 +120,8 @@ class GuardedStream(io.TextIOBase):
 
     @property
     def stream(self) -> Any:
-        return getattr(sys, self.name_)
+        stream = getattr(sys, self.name_)
+        return getattr(stream, "rich_proxied_file", stream)
 
     def write(self, s: str) -> int:
         if not self.broken:

@@ -85,7 +85,7 @@ def main() -> int:
     store = open_store(args.store)
     sink = StoreSink(store, site=args.site, prompt=runner.prompt, settings=runner.settings, max_batch=args.batch)
     print(runner.id, flush=True)
-    run, _ = execute(runner, [sink])
+    run = execute(runner, [sink]).run
     store.close()
     print(f"done {run.ok_count}", flush=True)
     if sink.errors:

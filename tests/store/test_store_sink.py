@@ -85,8 +85,9 @@ def test_each_result_is_stored_while_the_run_is_still_going(store_location: str)
                     settings={"note": "sink test"})
     with open_store(store_location) as store:
         sink = StoreSink(store, site="bench-1", prompt=runner.prompt, settings=runner.settings)
-        run, interrupted = execute(runner, [sink])
-        assert not interrupted and not sink.errors
+        execution = execute(runner, [sink])
+        run = execution.run
+        assert not execution.interrupted and not sink.errors
         assert waiter.saw_it_stored, "Quick's result was not in the store before the run ended"
         stored = store.get_run(run.id)
         assert stored.complete and stored.site == "bench-1" and stored.prompt == "are you there?"
@@ -142,8 +143,9 @@ def test_an_interrupted_run_keeps_what_finished_and_is_marked_incomplete(store_l
     box.append(runner)
     with open_store(store_location) as store:
         sink = StoreSink(store, site="s", prompt=runner.prompt)
-        run, interrupted = execute(runner, [sink])
-        assert interrupted and not run.complete
+        execution = execute(runner, [sink])
+        run = execution.run
+        assert execution.interrupted and not run.complete and execution.exit_status == 130
         stored = store.get_run(run.id)
         results = store.run_results(run.id)
         outcomes = store.outcomes()

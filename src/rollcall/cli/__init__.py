@@ -32,7 +32,8 @@ def cli() -> None:
 
     \b
     Exit codes: 0 every requirement held; 1 a requirement failed (--require, --min-ok,
-    checks); 2 bad usage or config; 130 interrupted (partial results still shown).
+    checks); 2 bad usage or config; 130 Ctrl-C, 143 SIGTERM, 129 SIGHUP (what finished is
+    still shown, written and stored).
     """
 
 

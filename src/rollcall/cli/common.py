@@ -43,7 +43,8 @@ def probe_options(default_timeout: float) -> Callable[[Callable[..., Any]], Call
                      help="Write the run as JSON (schema rollcall.run/1); - for stdout. Same as -o json:PATH."),
         click.option("-o", "--output", "outputs", multiple=True, metavar="FORMAT:PATH",
                      help="Write a report (repeatable): json, jsonl, csv, junit, markdown, html; PATH - is stdout "
-                          "(jsonl streams each result as it finishes)."),
+                          "(jsonl streams each result as it finishes). Files are replaced atomically; a FIFO, "
+                          "device or >(process substitution) is written in place."),
         click.option("-q", "--quiet", is_flag=True, help="Print only the summary line."),
         click.option("--store", "store_location", metavar="PATH|URL", envvar="ROLLCALL_STORE", show_envvar=True,
                      help="History database: a SQLite path or postgresql://... "

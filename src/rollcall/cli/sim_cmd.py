@@ -57,19 +57,14 @@ def sim(host: str, port: int, fleet_path: str | None, seed: int | None) -> int:
         "messages":[{"role":"user","content":"hi"}]}'
     """
     import asyncio
-    import signal
 
     from ..app import new_event_loop
     from ..sim import SimServer
+    from ..stop import Abandoned, StopSignals
 
     fleet = _load(fleet_path)
 
     async def serve() -> None:
-        stop = asyncio.Event()
-        try:
-            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
-        except (NotImplementedError, RuntimeError):  # pragma: no cover - not on this platform/thread
-            pass
         server = SimServer(fleet, host=host, port=port, seed=seed)
         try:
             await server.start()
@@ -84,15 +79,16 @@ def sim(host: str, port: int, fleet_path: str | None, seed: int | None) -> int:
             _say("  plus any model named sim:KEY=VALUE,... (see rollcall sim --help)")
             if host not in ("127.0.0.1", "localhost", "::1"):
                 click.echo(f"rollcall sim: warning: listening on {host}, not only loopback", err=True)
-            await stop.wait()
+            await asyncio.Event().wait()  # until SIGINT, SIGTERM or SIGHUP cancels it
         finally:
             await server.close()
 
-    try:
-        with asyncio.Runner(loop_factory=new_event_loop) as runner:
-            runner.run(serve())
-    except KeyboardInterrupt:
-        pass
+    with StopSignals(notice="rollcall sim: stopping; signal again to quit at once\n") as stop:
+        try:
+            with asyncio.Runner(loop_factory=new_event_loop) as runner:
+                runner.run(stop.until_stopped(serve()))
+        except Abandoned:
+            pass
     click.echo("rollcall sim: stopped", err=True)
     return 0
 
