@@ -322,3 +322,121 @@ class SpawnsChild(AsyncGeneratorProvider):
             f.write(str(child.pid))
         await asyncio.Event().wait()
         yield "never"
+
+
+# --- hostile objects: exceptions and chunks whose own code raises, stalls or lies ----------------
+# rollcall must read them without running that code on its event loop, within the deadline.
+
+STR_STALL_S = 3.0  # longer than the deadline the tests use
+
+
+class StrRaisesError(Exception):
+    def __str__(self):
+        raise RuntimeError("no str for you")
+
+
+class StatusRaisesError(errors.RateLimitError):
+    """Classified by its class (rate_limit) even though reading `status` raises."""
+
+    @property
+    def status(self):
+        raise RuntimeError("no status either")
+
+
+class StrStallsError(Exception):
+    def __str__(self):
+        time.sleep(STR_STALL_S)
+        return "finally"
+
+
+class _LyingName(type):
+    @property
+    def __name__(cls):
+        raise RuntimeError("no name")
+
+
+class MetaNameError(Exception, metaclass=_LyingName):
+    """Its class's `__name__` raises (a metaclass property); its `__class__` raises as well."""
+
+    @property
+    def __class__(self):
+        raise RuntimeError("no class")
+
+
+class CauseRaisesError(Exception):
+    """An unknown exception whose `__cause__` raises: classified by what can be read."""
+
+    @property
+    def __cause__(self):
+        raise RuntimeError("no cause")
+
+
+class _EvilStr(str):
+    """A str subclass whose every method override misbehaves if rollcall calls it."""
+
+    def __str__(self):
+        raise RuntimeError("evil __str__")
+
+    def __len__(self):
+        raise RuntimeError("evil __len__")
+
+    def __add__(self, other):
+        raise RuntimeError("evil __add__")
+
+    def __hash__(self):
+        raise RuntimeError("evil __hash__")
+
+    def __eq__(self, other):
+        raise RuntimeError("evil __eq__")
+
+    def split(self, *args):
+        raise RuntimeError("evil split")
+
+    def strip(self, *args):
+        raise RuntimeError("evil strip")
+
+
+class EvilStrMessageError(Exception):
+    def __str__(self):
+        return _EvilStr("a message in disguise")
+
+
+class CrashStrExit(SystemExit):
+    def __str__(self):
+        raise RuntimeError("exit without words")
+
+
+def _hostile(exc_factory, name):
+    provider = _raiser(exc_factory)
+    provider.__name__ = name
+    return provider
+
+
+StrRaises = _hostile(StrRaisesError, "StrRaises")
+StatusRaises = _hostile(lambda: StatusRaisesError("slow down"), "StatusRaises")
+StrStalls = _hostile(StrStallsError, "StrStalls")
+MetaName = _hostile(MetaNameError, "MetaName")
+CauseRaises = _hostile(CauseRaisesError, "CauseRaises")
+EvilStrMessage = _hostile(EvilStrMessageError, "EvilStrMessage")
+CrashStr = _hostile(CrashStrExit, "CrashStr")
+
+
+class EvilChunks(AsyncGeneratorProvider):
+    """Answers in str-subclass chunks (and a Reasoning whose token is one)."""
+
+    working = True
+
+    @classmethod
+    async def create_async_generator(cls, model, messages, **kwargs):
+        yield Reasoning(token=_EvilStr("pondering"))
+        yield _EvilStr("evil ")
+        yield _EvilStr("chunks")
+        yield Usage(prompt_tokens=True, completion_tokens=_EvilInt(2))
+
+
+class _EvilInt(int):
+    def __index__(self):
+        raise RuntimeError("evil __index__")
+
+    def __int__(self):
+        raise RuntimeError("evil __int__")

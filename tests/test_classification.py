@@ -71,3 +71,77 @@ def test_redaction_of_known_and_shaped_secrets():
     for secret in ("my-very-secret-key-123", "abcdefghijklmnop", "u:pw@", "zzz", "sk-proj-ABCDEFGHIJKLMN"):
         assert secret not in out
     assert "b=1" in out
+
+
+# --- exceptions as untrusted objects -----------------------------------------------------------
+
+import fake_providers as fp  # noqa: E402
+
+from rollcall.classification import explain, read_failure  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    "exc, kind, error",
+    [
+        (fp.StrRaisesError(), ErrorKind.PROVIDER_ERROR,
+         "StrRaisesError: (the exception could not be read: RuntimeError)"),
+        (fp.StatusRaisesError("slow down"), ErrorKind.RATE_LIMIT, "StatusRaisesError: slow down"),
+        (fp.MetaNameError("m"), ErrorKind.PROVIDER_ERROR, "MetaNameError: m"),
+        (fp.CauseRaisesError("lost"), ErrorKind.PROVIDER_ERROR, "CauseRaisesError: lost"),
+        (fp.EvilStrMessageError(), ErrorKind.PROVIDER_ERROR, "EvilStrMessageError: a message in disguise"),
+        (fp.CrashStrExit(), ErrorKind.PROVIDER_ERROR, "CrashStrExit: (the exception could not be read: RuntimeError)"),
+    ],
+    ids=["str-raises", "status-raises", "metaclass-name", "cause-raises", "str-subclass-message", "system-exit"],
+)
+def test_explain_never_raises_and_classifies_what_it_can_read(exc, kind, error):
+    failure = explain(exc)
+    assert (failure.kind, failure.error, failure.status) == (kind, error, None)
+    assert type(failure.error) is str
+
+
+def test_a_cause_that_cannot_be_read_is_skipped():
+    class Outer(Exception):
+        pass
+
+    outer = Outer("wrapped")
+    outer.__cause__ = fp.StrRaisesError()
+    assert explain(outer).kind is ErrorKind.PROVIDER_ERROR
+    outer.__cause__ = ConnectionResetError("reset")
+    assert explain(outer).kind is ErrorKind.CONNECT
+
+
+def test_a_cycle_of_causes_ends():
+    a, b = ValueError("a"), ValueError("b")
+    a.__cause__, b.__cause__ = b, a
+    assert explain(a).kind is ErrorKind.PROVIDER_ERROR
+
+
+def test_status_must_be_an_http_status():
+    class WithStatus(Exception):
+        def __init__(self, status):
+            super().__init__("x")
+            self.status = status
+
+    assert explain(WithStatus(429)).status == 429
+    for junk in (True, 10**30, -1, "429", 42.0):
+        assert explain(WithStatus(junk)).status is None
+
+
+def test_probe_errors_hold_plain_data():
+    from rollcall.targets.base import ProbeError
+
+    exc = ProbeError(ErrorKind.AUTH, fp._EvilStr("who are you"), status=401)  # type: ignore[arg-type]
+    assert type(exc.args[0]) is str
+    assert explain(exc).error == "ProbeError: who are you"
+
+    class Mine(ProbeError):  # a library user's subclass: read with care, off the loop
+        pass
+
+    assert classify(Mine(ErrorKind.RATE_LIMIT, "slow", retry_after_s=3)) == (ErrorKind.RATE_LIMIT, None, 3.0)
+
+
+async def test_read_failure_gives_up_at_the_deadline():
+    failure = await read_failure(fp.StrStallsError(), within_s=0.2)
+    assert failure.kind is ErrorKind.PROVIDER_ERROR
+    assert failure.error == "StrStallsError: (the exception could not be read before the deadline)"
+    assert (await read_failure(fp.StrRaisesError(), within_s=0)).kind is ErrorKind.PROVIDER_ERROR

@@ -156,3 +156,18 @@ def test_processes_a_provider_started_are_ended_at_exit(env, tmp_path):
     else:
         os.kill(pid, 9)
         raise AssertionError("the provider's child process outlived rollcall")
+
+
+def test_hostile_exceptions_do_not_crash_the_run(env, tmp_path):
+    out = tmp_path / "run.json"
+    proc = rollcall(env, "run", "-p", "fake_providers:StrRaises", "-p", "fake_providers:StatusRaises",
+                    "-p", "fake_providers:StrStalls", "-p", "fake_providers:MetaName",
+                    "-p", "fake_providers:Answering", "-t", "1", "--json", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    by = {r["target"]: r for r in json.loads(out.read_text())["results"]}
+    assert by["Answering"]["ok"] is True
+    assert by["StrRaises"]["error_kind"] == "provider_error"
+    assert by["StatusRaises"]["error_kind"] == "rate_limit"
+    assert by["StrStalls"]["error"] == "StrStallsError: (the exception could not be read before the deadline)"
+    assert by["MetaName"]["error_kind"] == "provider_error"

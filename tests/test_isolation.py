@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 
 import fake_providers as fp
@@ -105,3 +106,80 @@ def test_routed_streams_answer_like_the_real_ones():
 
     routed = _ThreadRoutedStream(FakeTty())
     assert routed.isatty() and routed.fileno() == 2 and routed.encoding == "latin-1"
+
+
+# --- hostile exceptions and chunks: read off the event loop, within the deadline ---------------
+
+@pytest.mark.parametrize(
+    "bad, kind, error",
+    [
+        (fp.StrRaises, ErrorKind.PROVIDER_ERROR, "StrRaisesError: (the exception could not be read: RuntimeError)"),
+        (fp.StatusRaises, ErrorKind.RATE_LIMIT, "StatusRaisesError: slow down"),
+        (fp.MetaName, ErrorKind.PROVIDER_ERROR, "MetaNameError"),
+        (fp.CauseRaises, ErrorKind.PROVIDER_ERROR, "CauseRaisesError"),
+        (fp.EvilStrMessage, ErrorKind.PROVIDER_ERROR, "EvilStrMessageError: a message in disguise"),
+        (fp.CrashStr, ErrorKind.PROVIDER_ERROR,
+         "ProviderCrash: provider raised CrashStrExit: (the exception could not be read: RuntimeError)"),
+    ],
+    ids=["str-raises", "status-raises", "metaclass-name", "cause-raises", "str-subclass-message", "system-exit"],
+)
+async def test_exceptions_that_misbehave_when_read_are_classified(bad, kind, error):
+    bad_result, good, _ = await run_with_good_neighbour(bad)
+    assert bad_result.error_kind is kind
+    assert bad_result.error == error
+    assert good.ok
+
+
+async def test_an_exception_slow_to_read_stalls_nobody():
+    # Its __str__ sleeps past the deadline: read on a worker thread, given up on at the deadline,
+    # while the neighbour finishes in its usual time.
+    bad, good, elapsed = await run_with_good_neighbour(fp.StrStalls)
+    assert bad.error_kind is ErrorKind.PROVIDER_ERROR
+    assert bad.error == "StrStallsError: (the exception could not be read before the deadline)"
+    assert good.ok and good.total_s < DEADLINE_S
+    assert elapsed < fp.STR_STALL_S
+
+
+async def test_str_subclass_chunks_arrive_as_plain_text():
+    bad_result, good, _ = await run_with_good_neighbour(fp.EvilChunks)
+    assert bad_result.ok and bad_result.text == "evil chunks" and type(bad_result.text) is str
+    assert bad_result.reasoning == "pondering"
+    assert bad_result.output_tokens == 2 and good.ok
+
+
+class _InLoop:
+    """A library user's in-loop target raising `exc` (its stream runs on our loop)."""
+
+    kind = "custom"
+    models = ("",)
+
+    def __init__(self, name, exc):
+        self.name, self.exc = name, exc
+
+    async def stream(self, request):
+        raise self.exc()
+        yield  # pragma: no cover
+
+    async def aclose(self):
+        return None
+
+
+@pytest.mark.parametrize("exc, name", [(fp.StrStallsError, "StrStallsError"), (fp.StrRaisesError, "StrRaisesError"),
+                                       (fp.MetaNameError, "MetaNameError")], ids=["stalls", "raises", "metaclass"])
+async def test_in_loop_targets_raising_hostile_exceptions(exc, name):
+    runner = Runner([_InLoop("mine", exc), G4FTarget(fp.Answering)], timeout_s=DEADLINE_S)
+    run = await runner.run()
+    by = {r.target: r for r in run.results}
+    assert by["mine"].error_kind is ErrorKind.PROVIDER_ERROR
+    assert by["mine"].error.startswith(name)
+    assert by["Answering"].ok and by["Answering"].total_s < DEADLINE_S
+
+
+async def test_call_off_loop_runs_on_a_worker_and_contains_system_exit():
+    import threading
+
+    from rollcall.isolation import ProviderCrash, call_off_loop
+
+    assert await call_off_loop(lambda: threading.current_thread().name) != threading.current_thread().name
+    with pytest.raises(ProviderCrash):
+        await call_off_loop(lambda: sys.exit(3))

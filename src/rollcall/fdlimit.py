@@ -81,20 +81,28 @@ def fit_concurrency(requested: int, *, per_probe: int = FDS_PER_PROBE, reserve: 
     return Budget(allowed, soft, hard, warning)
 
 
+# Read through the built-in descriptors, so a provider's exception cannot run code here (this is
+# called on the event loop for rollcall's own errors, whose context may hold a provider's).
+_errno_of = OSError.__dict__["errno"].__get__
+_cause_of = BaseException.__dict__["__cause__"].__get__
+_context_of = BaseException.__dict__["__context__"].__get__
+_dict_of = BaseException.__dict__["__dict__"].__get__
+
+
 def exhausted_locally(exc: BaseException) -> bool:
     """True when `exc` (or anything in its cause/context chain, or an aiohttp `os_error`) is
-    EMFILE/ENFILE: this process or this machine is out of descriptors, not the provider."""
+    EMFILE/ENFILE: this process or this machine is out of descriptors, not the provider.
+    Reads only the interpreter's own fields of each exception, never its properties."""
     seen: set[int] = set()
     todo: list[object] = [exc]
     while todo and len(seen) < 16:
         item = todo.pop()
-        if not isinstance(item, BaseException) or id(item) in seen:
+        if not issubclass(type(item), BaseException) or id(item) in seen:
             continue
         seen.add(id(item))
-        try:  # provider exceptions are untrusted: a property may raise
-            if isinstance(item, OSError) and item.errno in LOCAL_ERRNOS:
-                return True
-            todo.extend(getattr(item, name, None) for name in ("os_error", "__cause__", "__context__"))
-        except Exception:  # noqa: BLE001
-            continue
+        if issubclass(type(item), OSError) and _errno_of(item, OSError) in LOCAL_ERRNOS:
+            return True
+        fields = _dict_of(item, BaseException)
+        todo.extend((fields.get("os_error"), fields.get("_os_error"), _cause_of(item, BaseException),
+                     _context_of(item, BaseException)))
     return False

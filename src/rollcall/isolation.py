@@ -17,14 +17,24 @@ import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
+
+T = TypeVar("T")
 
 _END = object()
 STARTED = object()  # yielded once, stamped when the worker thread began running the call
 
 
 class ProviderCrash(Exception):
-    """Provider code raised a BaseException (SystemExit, KeyboardInterrupt, ...) on its thread."""
+    """Provider code raised a BaseException (SystemExit, KeyboardInterrupt, ...) on its thread.
+
+    It only carries what was raised: reading that (its message) is classification's job, done
+    off the event loop like for any exception from a provider.
+    """
+
+    def __init__(self, raised: BaseException) -> None:
+        super().__init__("provider raised a BaseException")
+        self.raised = raised
 
 
 # Set on a worker thread while it runs provider code: its prints go nowhere.
@@ -187,17 +197,30 @@ async def stream_in_thread(
         except RuntimeError:  # the caller's loop is closed: nobody is listening any more
             stop.set()
 
-    async def pump() -> None:
+    async def pump() -> BaseException | None:
+        """Run the provider's generator; what it raised is returned, never raised: asyncio itself
+        inspects a failed task's exception (isinstance, which reads a `__class__` property) and
+        a hostile one would wedge this loop."""
+        raised: BaseException | None = None
         agen = factory()
         try:
             async for item in agen:
                 if stop.is_set():
                     break
                 post((time.perf_counter(), item))
-        finally:
-            aclose = getattr(agen, "aclose", None)
-            if aclose is not None and not stop.is_set():
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller as data
+            raised = exc
+        aclose = getattr(agen, "aclose", None)
+        if aclose is not None and not stop.is_set():
+            try:
                 await aclose()
+            except asyncio.CancelledError:
+                raise
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller as data
+                raised = raised or exc
+        return raised
 
     def worker() -> None:
         _muted.on = True
@@ -211,14 +234,19 @@ async def stream_in_thread(
             post((time.perf_counter(), STARTED))
             task = loop.create_task(pump())
             worker_state["task"] = task
-            loop.run_until_complete(task)
-            post((time.perf_counter(), _END))
+            raised = loop.run_until_complete(task)
+            if raised is None:
+                post((time.perf_counter(), _END))
+            elif issubclass(type(raised), Exception):  # the real class: no provider code runs
+                post((time.perf_counter(), raised))
+            else:  # SystemExit, KeyboardInterrupt from provider code
+                post((time.perf_counter(), ProviderCrash(raised)))
         except asyncio.CancelledError:
             pass
-        except Exception as exc:  # noqa: BLE001 - everything crosses back to the caller
+        except Exception as exc:  # noqa: BLE001 - our own machinery failed: still an answer
             post((time.perf_counter(), exc))
-        except BaseException as exc:  # SystemExit, KeyboardInterrupt from provider code
-            post((time.perf_counter(), ProviderCrash(f"provider raised {type(exc).__name__}: {exc}")))
+        except BaseException as exc:  # noqa: BLE001 - SystemExit & co. escaping the provider's loop
+            post((time.perf_counter(), ProviderCrash(exc)))
         finally:
             try:
                 loop.run_until_complete(loop.shutdown_asyncgens())
@@ -234,8 +262,8 @@ async def stream_in_thread(
             stamp, item = await queue.get()
             if item is _END:
                 return
-            if isinstance(item, BaseException):
-                raise item
+            if issubclass(type(item), BaseException):
+                raise item  # the provider's own object: the probe reads it off this loop
             yield stamp, item
     finally:
         stop.set()
@@ -246,6 +274,43 @@ async def stream_in_thread(
                 loop.call_soon_threadsafe(task.cancel)
             except RuntimeError:
                 pass
+
+
+async def call_off_loop(fn: Callable[[], T]) -> T:
+    """fn() on a pooled daemon worker thread, awaited from the caller's loop.
+
+    For code that must not run on the event loop because it may stall (reading an untrusted
+    object). Cancelling the await abandons the call: its thread is never waited for, and its
+    output is muted like a provider's.
+    """
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+    _install_routers()
+
+    def deliver(ok: bool, value: Any) -> None:
+        if not future.done():
+            if ok:
+                future.set_result(value)
+            else:
+                future.set_exception(value)
+
+    def job() -> None:
+        _muted.on = True
+        try:
+            value, ok = fn(), True
+        except Exception as exc:  # noqa: BLE001 - handed to the awaiting caller
+            value, ok = exc, False
+        except BaseException as exc:  # noqa: BLE001 - SystemExit & co. from untrusted code
+            value, ok = ProviderCrash(exc), False
+        finally:
+            _muted.on = False
+        try:
+            loop.call_soon_threadsafe(deliver, ok, value)
+        except RuntimeError:  # the caller's loop is closed: nobody is listening any more
+            pass
+
+    _pool.submit(job)
+    return await future
 
 
 def _descendants(root: int) -> list[int]:

@@ -9,17 +9,24 @@ from __future__ import annotations
 import asyncio
 import time
 
-from .classification import classify, describe
-from .fdlimit import OUT_OF_FILES, exhausted_locally
+from . import untrusted
+from .classification import read_failure
 from .models import ErrorKind, ProbeResult
-from .redact import redact
+from .redact import clip, lookahead
 from .targets.base import Content, Headers, ProbeError, ProbeRequest, ReasoningDelta, Started, Target, Usage
 from .timing import utc_now_iso
 
 DEFAULT_MAX_OUTPUT_CHARS = 1_000_000
 # How much of an answer (and of its reasoning) a result keeps; `output_chars` counts all of it.
-# Bounded so a huge answer costs little memory and little time to scrub of secrets.
+# Bounded so a huge answer costs little memory and little time to scrub of secrets. A little more
+# is collected (redact.lookahead()) so a secret across the cut is scrubbed whole before cutting.
 KEEP_TEXT_CHARS = 100_000
+
+
+def _plain(text: object) -> str:
+    # Targets should yield exact strs; a str subclass from provider code must not run its own
+    # __len__ or __add__ on the event loop.
+    return text if type(text) is str else untrusted.text(text) or ""
 
 
 def estimate_tokens(chars: int, chunks: int) -> int:
@@ -45,6 +52,7 @@ class _Measurement:
         self.chunks = 0
         self.usage_tokens: int | None = None
         self.dispatch_s = 0.0  # the target's own start-up delay, reported as queue time
+        self.keep = KEEP_TEXT_CHARS + lookahead()
 
     def _token_at(self, at: float) -> None:
         if self.first_at is None:
@@ -57,19 +65,21 @@ class _Measurement:
 
     def add(self, event: object, at: float) -> None:
         if isinstance(event, Content):
-            if event.text:
+            text = _plain(event.text)
+            if text:
                 self._token_at(at)
-                if self.kept_text < KEEP_TEXT_CHARS:
-                    self.text.append(event.text)
-                    self.kept_text += len(event.text)
-                self.chars += len(event.text)
+                if self.kept_text < self.keep:
+                    self.text.append(text)
+                    self.kept_text += len(text)
+                self.chars += len(text)
                 self.chunks += 1
         elif isinstance(event, ReasoningDelta):
-            if event.text:
+            text = _plain(event.text)
+            if text:
                 self._token_at(at)
-                if self.kept_reasoning < KEEP_TEXT_CHARS:
-                    self.reasoning.append(event.text)
-                    self.kept_reasoning += len(event.text)
+                if self.kept_reasoning < self.keep:
+                    self.reasoning.append(text)
+                    self.kept_reasoning += len(text)
         elif isinstance(event, Headers):
             self.status = event.status
             if self.headers_at is None:
@@ -103,6 +113,7 @@ async def run_probe(
     error: str | None = None
     status: int | None = None
     retry_after: float | None = None
+    failed: BaseException | None = None
     deadline = asyncio.timeout(timeout_s)
     stream = target.stream(request)
     try:
@@ -113,20 +124,14 @@ async def run_probe(
                     raise ProbeError(
                         ErrorKind.BAD_RESPONSE, f"answer exceeded the cap of {max_output_chars:,} characters"
                     )
-    except TimeoutError as exc:
-        if deadline.expired():
+    except Exception as exc:  # noqa: BLE001 - a probe turns every failure into a result
+        # `except` matches on the real class, so telling the deadline apart runs no provider code.
+        if deadline.expired() and issubclass(type(exc), TimeoutError):
             error_kind = ErrorKind.TIMEOUT
             phase = "first token" if m.first_at is None else "end of answer"
             error = f"Timeout: no {phase} within {timeout_s:g} s"
         else:
-            error_kind, status, retry_after = classify(exc)
-            error = describe(exc)
-    except Exception as exc:  # noqa: BLE001 - a probe turns every failure into a result
-        if exhausted_locally(exc):  # our descriptor limit, not the provider's fault
-            error_kind, error = ErrorKind.CANCELLED, OUT_OF_FILES
-        else:
-            error_kind, status, retry_after = classify(exc)
-            error = describe(exc)
+            failed = exc
     finally:
         aclose = getattr(stream, "aclose", None)
         if aclose is not None:
@@ -135,9 +140,19 @@ async def run_probe(
                     await aclose()
             except Exception:  # noqa: BLE001 - closing a broken stream may fail; the result stands
                 pass
-    end = time.perf_counter()
+    if failed is not None:
+        # Whatever the target raised is described off the event loop, within what is left of
+        # the deadline (see classification.read_failure); the clock stops when it was raised.
+        end = time.perf_counter()
+        when = deadline.when()
+        left = timeout_s if when is None else when - asyncio.get_running_loop().time()
+        failure = await read_failure(failed, within_s=left)
+        del failed  # its traceback holds the target's frames
+        error_kind, error, status, retry_after = failure.kind, failure.error, failure.status, failure.retry_after_s
+    else:
+        end = time.perf_counter()
 
-    text = "".join(m.text)[:KEEP_TEXT_CHARS]
+    text = clip("".join(m.text), KEEP_TEXT_CHARS) or ""
     if error_kind is None and not text.strip():
         error_kind = ErrorKind.EMPTY
         error = "Empty: the call succeeded but produced no answer" + (
@@ -169,8 +184,8 @@ async def run_probe(
         output_tokens=tokens,
         output_tokens_estimated=estimated,
         tokens_per_s=tokens_per_s,
-        text=redact(text) or "",
-        reasoning=redact("".join(m.reasoning)[:KEEP_TEXT_CHARS]) or "",
+        text=text,
+        reasoning=clip("".join(m.reasoning), KEEP_TEXT_CHARS) or "",
         started_at=started_at,
         attempt=attempt,
         retry_after_s=retry_after,

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from .. import untrusted
 from ..models import ErrorKind
 
 DEFAULT_PROMPT = "Hello, are you GPT 3.5?"
@@ -66,8 +67,24 @@ class Usage:
 Event = Started | Headers | Content | ReasoningDelta | Usage
 
 
+# Exception classes whose instances hold only plain data (see ProbeError): the probe reads them on
+# the event loop. Any other exception is the provider's object and is read off the loop.
+_PLAIN_ERRORS: list[type] = []
+
+
 class ProbeError(Exception):
-    """A failure the target has already classified (e.g. an HTTP 429 with Retry-After)."""
+    """A failure the target has already classified (e.g. an HTTP 429 with Retry-After).
+
+    The constructor stores plain values only (an exact str message, an ErrorKind, int/float or
+    None), so reading a ProbeError can never run provider code. A subclass that keeps to that
+    (no properties, no `__str__` override) says so with `class X(ProbeError, plain=True)`; other
+    subclasses are treated like any foreign exception (described on a worker thread).
+    """
+
+    def __init_subclass__(cls, *, plain: bool = False, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if plain:
+            _PLAIN_ERRORS.append(cls)
 
     def __init__(
         self,
@@ -77,10 +94,21 @@ class ProbeError(Exception):
         status: int | None = None,
         retry_after_s: float | None = None,
     ) -> None:
-        super().__init__(message)
-        self.kind = kind
-        self.status = status
-        self.retry_after_s = retry_after_s
+        plain = untrusted.text(message)
+        super().__init__(plain if plain is not None else untrusted.text(str(message)) or "")
+        self.kind = ErrorKind(kind)
+        self.status = None if status is None else int(status)
+        self.retry_after_s = None if retry_after_s is None else float(retry_after_s)
+
+
+_PLAIN_ERRORS.append(ProbeError)
+
+
+def is_plain_error(exc: BaseException) -> bool:
+    """True for rollcall's own ProbeErrors, whose fields are plain data (checked by identity of
+    the class, which an object cannot fake)."""
+    cls = type(exc)
+    return any(cls is plain for plain in _PLAIN_ERRORS)
 
 
 @runtime_checkable

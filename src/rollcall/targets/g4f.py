@@ -18,6 +18,8 @@ from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import untrusted
+from ..classification import describe
 from ..isolation import STARTED, stream_in_thread
 from ..models import Skipped
 from ..redact import register_secret
@@ -28,6 +30,10 @@ LOAD_TIMEOUT_S = 10.0
 
 class SelectionError(ValueError):
     """A provider name or import path the user gave cannot be used (exit code 2)."""
+
+
+class LoadError(Exception):
+    """A provider could not be loaded; the message is the `ExcType: message` line of what it raised."""
 
 
 def _g4f() -> Any:
@@ -57,13 +63,14 @@ def _call_with_deadline(func: Any, timeout_s: float, what: str) -> Any:
         try:
             box["value"] = func()
         except BaseException as exc:  # noqa: BLE001 - import-time code may raise anything
-            box["error"] = exc
+            # Described here, under the deadline: reading a provider's exception may raise or hang.
+            box["error"] = LoadError(describe(exc))
 
     thread = threading.Thread(target=work, name=f"rollcall-load-{what}", daemon=True)
     thread.start()
     thread.join(timeout_s)
     if thread.is_alive():
-        raise TimeoutError(f"loading took longer than {timeout_s:g} s")
+        raise LoadError(f"TimeoutError: loading took longer than {timeout_s:g} s")
     if "error" in box:
         raise box["error"]
     return box["value"]
@@ -90,12 +97,16 @@ def load_provider(spec: str, timeout_s: float = LOAD_TIMEOUT_S) -> type:
                 raise ImportError(f"Provider not found: {spec}")
             return provider
 
-    provider = _call_with_deadline(load, timeout_s, spec)
-    if not inspect.isclass(provider):
-        raise TypeError(f"{spec} is a {type(provider).__name__}, not a provider class")
-    if not any(hasattr(provider, m) for m in ("create_async_generator", "create_async", "create_completion")):
-        raise TypeError(f"{spec} has none of create_async_generator, create_async, create_completion")
-    return provider
+    def checked() -> type:
+        # On the loading thread too: looking at what provider code handed us runs its code.
+        provider = load()
+        if not issubclass(type(provider), type):
+            raise TypeError(f"{spec} is a {untrusted.type_name(type(provider))}, not a provider class")
+        if not any(hasattr(provider, m) for m in ("create_async_generator", "create_async", "create_completion")):
+            raise TypeError(f"{spec} has none of create_async_generator, create_async, create_completion")
+        return provider
+
+    return _call_with_deadline(checked, timeout_s, spec)
 
 
 def _static(cls: type, name: str, default: Any = None) -> Any:
@@ -104,9 +115,13 @@ def _static(cls: type, name: str, default: Any = None) -> Any:
         value = inspect.getattr_static(cls, name)
     except AttributeError:
         return default
-    if isinstance(value, (classmethod, staticmethod, property)) or callable(value):
+    if issubclass(type(value), (classmethod, staticmethod, property)) or callable(value):
         return default
     return value
+
+
+def _flag(value: Any) -> bool:
+    return type(value) in (bool, int) and bool(value)  # exact types: no provider __bool__ runs
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,15 +138,16 @@ class ProviderInfo:
 
     @classmethod
     def of(cls, provider: type) -> ProviderInfo:
+        # Class attributes are the provider's objects: only exact built-in types are used.
         models = _static(provider, "models")
         return cls(
-            name=provider.__name__,
-            working=bool(_static(provider, "working", False)),
-            needs_auth=bool(_static(provider, "needs_auth", False)),
-            supports_stream=bool(_static(provider, "supports_stream", False)),
-            models=len(models) if isinstance(models, (list, tuple, dict, set)) else None,
-            default_model=str(_static(provider, "default_model", "") or ""),
-            url=str(_static(provider, "url", "") or ""),
+            name=untrusted.type_name(provider),
+            working=_flag(_static(provider, "working", False)),
+            needs_auth=_flag(_static(provider, "needs_auth", False)),
+            supports_stream=_flag(_static(provider, "supports_stream", False)),
+            models=len(models) if type(models) in (list, tuple, dict, set) else None,
+            default_model=untrusted.text(_static(provider, "default_model", "")) or "",
+            url=untrusted.text(_static(provider, "url", "")) or "",
         )
 
 
@@ -182,10 +198,11 @@ def select_providers(
             continue
         try:
             provider = load_provider(spec, load_timeout_s)
-        except BaseException as exc:  # noqa: BLE001 - any load failure is reported, not raised
+        except LoadError as exc:  # any load failure is reported, not raised
+            reason = str(exc)
             if explicit and ":" in spec:
-                raise SelectionError(f"cannot load provider {spec}: {type(exc).__name__}: {exc}") from None
-            selection.skipped.append(Skipped(spec, f"{type(exc).__name__}: {exc}".strip()[:300]))
+                raise SelectionError(f"cannot load provider {spec}: {reason}") from None
+            selection.skipped.append(Skipped(spec, reason[:300]))
             continue
         info = ProviderInfo.of(provider)
         if not explicit:
@@ -208,25 +225,34 @@ def _accepts(func: Any, name: str) -> bool:
     return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
 
 
+def _count(value: Any) -> int | None:
+    count = untrusted.integer(value)
+    return count if count is not None and count >= 0 else None
+
+
 def _to_event(chunk: Any) -> Event | None:
-    """Map one g4f chunk to an event; metadata objects (FinishReason, ProviderInfo...) give None."""
-    if isinstance(chunk, str):
-        return Content(chunk)
+    """Map one g4f chunk to an event; metadata objects (FinishReason, ProviderInfo...) give None.
+
+    Runs on the provider's worker thread, and everything it returns is plain data (exact str and
+    int): a str subclass or a hostile object from the provider never reaches the caller's loop.
+    """
+    text = untrusted.text(chunk)
+    if text is not None:
+        return Content(text)
     from g4f.providers.response import Reasoning, is_content
     from g4f.providers.response import Usage as G4FUsage
 
-    if isinstance(chunk, Reasoning):
-        text = chunk.token if chunk.token is not None else chunk.is_thinking
-        return ReasoningDelta(text) if isinstance(text, str) and text else None
-    if isinstance(chunk, G4FUsage):
-        completion = getattr(chunk, "completion_tokens", None)
-        prompt = getattr(chunk, "prompt_tokens", None)
+    kind = type(chunk)
+    if issubclass(kind, Reasoning):
+        text = untrusted.text(chunk.token if chunk.token is not None else chunk.is_thinking)
+        return ReasoningDelta(text) if text else None
+    if issubclass(kind, G4FUsage):
         return Usage(
-            prompt_tokens=prompt if isinstance(prompt, int) else None,
-            completion_tokens=completion if isinstance(completion, int) else None,
+            prompt_tokens=_count(getattr(chunk, "prompt_tokens", None)),
+            completion_tokens=_count(getattr(chunk, "completion_tokens", None)),
         )
     if is_content(chunk):  # images, audio, tool calls: visible output
-        return Content(str(chunk))
+        return Content(untrusted.text(str(chunk)) or "")
     return None
 
 
@@ -237,7 +263,7 @@ class G4FTarget:
 
     def __init__(self, provider: type, *, model: str | None = None, include_auth: bool = False) -> None:
         self.provider = provider
-        self.name = provider.__name__
+        self.name = untrusted.type_name(provider)
         self.include_auth = include_auth
         self.models = (model if model is not None else ProviderInfo.of(provider).default_model,)
 
@@ -253,7 +279,7 @@ class G4FTarget:
             target = getattr(provider, "create_async_generator", None) or getattr(provider, "create_async", None)
             if _accepts(target or method, "stream"):
                 kwargs["stream"] = True
-            if self.include_auth and getattr(provider, "needs_auth", False):
+            if self.include_auth and _flag(getattr(provider, "needs_auth", False)):
                 from g4f.tools.auth import AuthManager
 
                 api_key = AuthManager.load_api_key(provider)
