@@ -86,7 +86,11 @@ class HttpClient:
             return session
         import aiohttp
 
-        connector = aiohttp.TCPConnector(limit=self.limit, limit_per_host=0, ttl_dns_cache=300)
+        from .http_pool import CleanConnector
+
+        # Keep-alive, but a connection that received bytes nobody asked for is never reused
+        # (see http_pool): a probe's answer is the response to its own request.
+        connector = CleanConnector(limit=self.limit, limit_per_host=0, ttl_dns_cache=300)
         # Only the socket connect is capped here: waiting for a pooled connection is our own
         # queueing, and reading is bounded by the runner's deadline.
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=self.connect_timeout_s)
