@@ -1,20 +1,20 @@
 """A probe's answer is the response to its own request: a raw loopback server that sends an extra,
 unsolicited response on its keep-alive connection must not answer anyone's next probe.
 
-The server runs on its own thread and event loop, so a test can hold the client's loop still
-while the server writes (bytes that reach the kernel before the client's loop reads them).
+The server (tests/raw_http.py) runs on its own thread and event loop, so a test can hold the
+client's loop still while the server writes (bytes that reach the kernel before our loop reads them).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from contextlib import ExitStack
 
 import pytest
+from raw_http import Request, serve_raw
 
 from rollcall.http import HttpClient
 from rollcall.runner import Runner
@@ -34,87 +34,32 @@ def response(text: str, *, stream: bool) -> bytes:
     return b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
 
 
-@dataclass
-class InjectingServer:
-    """Answers each request with `answer N on connection C`, then, unless `inject` is None, writes
-    an unsolicited extra response: in the same write (`inject=0`) or `inject` seconds later."""
+def injecting(stream: bool, inject: float | None = 0.05):
+    """A handler answering `answer N on connection C`, then, unless `inject` is None, an
+    unsolicited extra response: in the same write (`inject=0`) or `inject` seconds later."""
+    served = 0
 
-    stream: bool
-    inject: float | None = 0.05
-    hosts: tuple[str, ...] = ("127.0.0.1",)
-    port: int = 0
-    seen: list[tuple[int, str]] = field(default_factory=list)  # (connection number, Host header)
-    connections: int = 0
-    writers: list[asyncio.StreamWriter] = field(default_factory=list)
+    async def handler(request: Request, writer: asyncio.StreamWriter) -> None:
+        nonlocal served
+        served += 1
+        real = response(f"answer {served} on connection {request.connection}", stream=stream)
+        if inject == 0:
+            writer.write(real + response(INJECTED, stream=stream))
+            return
+        writer.write(real)
+        if inject is not None:
+            await writer.drain()
+            await asyncio.sleep(inject)
+            writer.write(response(INJECTED, stream=stream))
 
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.connections += 1
-        conn = self.connections
-        self.writers.append(writer)
-        try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                fields = dict(line.split(b":", 1) for line in head.split(b"\r\n")[1:] if b":" in line)
-                fields = {k.strip().lower(): v.strip() for k, v in fields.items()}
-                await reader.readexactly(int(fields.get(b"content-length", b"0")))
-                self.seen.append((conn, fields[b"host"].decode()))
-                real = response(f"answer {len(self.seen)} on connection {conn}", stream=self.stream)
-                if self.inject == 0:
-                    writer.write(real + response(INJECTED, stream=self.stream))
-                else:
-                    writer.write(real)
-                    if self.inject is not None:
-                        await writer.drain()
-                        await asyncio.sleep(self.inject)
-                        writer.write(response(INJECTED, stream=self.stream))
-                await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        finally:
-            writer.close()
-
-    @property
-    def urls(self) -> list[str]:
-        return [f"http://{host}:{self.port}/v1" for host in self.hosts]
+    return handler
 
 
 @pytest.fixture
 def serve() -> Iterator:
-    """serve(server) starts it on its own thread and loop; stopped when the test ends."""
-    stops: list[tuple[threading.Event, threading.Thread]] = []
-
-    def start(server: InjectingServer) -> InjectingServer:
-        ready, stop = threading.Event(), threading.Event()
-
-        async def main() -> None:
-            servers = [await asyncio.start_server(server._handle, server.hosts[0], server.port)]
-            server.port = servers[0].sockets[0].getsockname()[1]
-            for host in server.hosts[1:]:
-                servers.append(await asyncio.start_server(server._handle, host, server.port))
-            ready.set()
-            while not stop.is_set():
-                await asyncio.sleep(0.01)
-            for s in servers:
-                s.close()
-            for writer in server.writers:
-                writer.close()
-            handlers = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-            for task in handlers:
-                task.cancel()
-            await asyncio.gather(*handlers, return_exceptions=True)
-            for s in servers:
-                await s.wait_closed()
-
-        thread = threading.Thread(target=asyncio.run, args=(main(),), daemon=True, name="injecting-server")
-        thread.start()
-        assert ready.wait(10)
-        stops.append((stop, thread))
-        return server
-
-    yield start
-    for stop, thread in stops:
-        stop.set()
-        thread.join(10)
+    """serve(handler, hosts=...) starts a raw server for the test (stopped when it ends)."""
+    with ExitStack() as stack:
+        yield lambda handler, **kw: stack.enter_context(serve_raw(handler, **kw))
 
 
 class Slow:
@@ -142,9 +87,9 @@ def answers(run) -> dict[tuple[str, int], str]:
 async def test_the_next_repeat_does_not_read_an_injected_response(serve, stream):
     # -j 1 with two targets interleaves the repeats: a's second probe reuses the connection after
     # the injected response arrived.
-    server = serve(InjectingServer(stream=stream))
+    server = serve(injecting(stream))
     client = HttpClient()
-    a = OpenAITarget("a", server.urls[0], client=client, stream=stream)
+    a = OpenAITarget("a", server.url(), client=client, stream=stream)
     run = await Runner([a, Slow()], repeat=2, concurrency=1, timeout_s=5).run()
     got = answers(run)
     assert INJECTED not in got[("a", 1)] and INJECTED not in got[("a", 2)], got
@@ -153,10 +98,10 @@ async def test_the_next_repeat_does_not_read_an_injected_response(serve, stream)
 
 @pytest.mark.parametrize("stream", [False, True], ids=["json", "sse"])
 async def test_another_target_on_the_same_server_does_not_read_it(serve, stream):
-    server = serve(InjectingServer(stream=stream))
+    server = serve(injecting(stream))
     client = HttpClient()
-    a = OpenAITarget("a", server.urls[0], client=client, stream=stream)
-    b = OpenAITarget("b", server.urls[0], client=client, stream=stream)
+    a = OpenAITarget("a", server.url(), client=client, stream=stream)
+    b = OpenAITarget("b", server.url(), client=client, stream=stream)
     run = await Runner([a, Slow(), b], concurrency=1, timeout_s=5).run()
     got = answers(run)
     assert got[("a", 1)] == "answer 1 on connection 1"
@@ -167,9 +112,9 @@ async def test_another_target_on_the_same_server_does_not_read_it(serve, stream)
 async def test_bytes_the_loop_has_not_read_yet_are_seen_before_reuse(serve, stream):
     # The client's loop is held still (a slow result consumer) while the server's injected
     # response reaches our socket; the next repeat starts without the loop having read it.
-    server = serve(InjectingServer(stream=stream, inject=0.02))
+    server = serve(injecting(stream, inject=0.02))
     client = HttpClient()
-    a = OpenAITarget("a", server.urls[0], client=client, stream=stream)
+    a = OpenAITarget("a", server.url(), client=client, stream=stream)
     run = await Runner([a], repeat=2, timeout_s=5, on_result=lambda _r: time.sleep(0.3)).run()
     got = answers(run)
     assert got[("a", 2)] == "answer 2 on connection 2", got
@@ -177,34 +122,34 @@ async def test_bytes_the_loop_has_not_read_yet_are_seen_before_reuse(serve, stre
 
 @pytest.mark.parametrize("stream", [False, True], ids=["json", "sse"])
 async def test_an_extra_response_in_the_same_write(serve, stream):
-    server = serve(InjectingServer(stream=stream, inject=0))
+    server = serve(injecting(stream, inject=0))
     client = HttpClient()
-    a = OpenAITarget("a", server.urls[0], client=client, stream=stream)
+    a = OpenAITarget("a", server.url(), client=client, stream=stream)
     run = await Runner([a, Slow()], repeat=3, concurrency=1, timeout_s=5).run()
     assert all(INJECTED not in text for text in answers(run).values()), answers(run)
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["json", "sse"])
 async def test_clean_connections_are_still_kept_alive(serve, stream):
-    server = serve(InjectingServer(stream=stream, inject=None))
+    server = serve(injecting(stream, inject=None))
     client = HttpClient()
-    a = OpenAITarget("a", server.urls[0], client=client, stream=stream)
-    b = OpenAITarget("b", server.urls[0], client=client, stream=stream)
+    a = OpenAITarget("a", server.url(), client=client, stream=stream)
+    b = OpenAITarget("b", server.url(), client=client, stream=stream)
     run = await Runner([a, Slow(seconds=0.05), b], repeat=3, concurrency=1, timeout_s=5).run()
     assert all(r.ok for r in run.results), answers(run)
     assert server.connections == 1  # six requests, one connection
 
 
 async def test_targets_of_different_origins_never_share_a_connection(serve):
-    server = serve(InjectingServer(stream=True, inject=None, hosts=("127.0.0.1", "127.0.0.2")))
+    server = serve(injecting(True, inject=None), hosts=("127.0.0.1", "127.0.0.2"))
     client = HttpClient()
-    one, two = (OpenAITarget(f"t{i}", url, client=client) for i, url in enumerate(server.urls))
+    one, two = (OpenAITarget(f"t{i}", server.url(host), client=client) for i, host in enumerate(server.hosts))
     run = await Runner([one, two], repeat=3, concurrency=1, timeout_s=5).run()
     assert all(r.ok for r in run.results), answers(run)
     hosts_by_connection: dict[int, set[str]] = {}
-    for conn, host in server.seen:
-        hosts_by_connection.setdefault(conn, set()).add(host)
-    assert len(server.seen) == 6
+    for request in server.requests:
+        hosts_by_connection.setdefault(request.connection, set()).add(request.headers["host"])
+    assert len(server.requests) == 6
     assert all(len(hosts) == 1 for hosts in hosts_by_connection.values()), hosts_by_connection
 
 

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from .models import Skipped
-from .redact import register_secret
+from .redact import display_url, register_secret
 
 CONFIG_ENV = "ROLLCALL_CONFIG"
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -118,6 +118,9 @@ def _suggest(key: str, allowed: list[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
+_SECRET_FIELDS = frozenset({"api_key", "headers"})
+
+
 def _type_name(types: tuple[type, ...]) -> str:
     names = {int: "a whole number", float: "a number", str: "a string", bool: "true or false",
              list: "a list", dict: "a table"}
@@ -132,7 +135,9 @@ def _check_types(where: str, table: Mapping[str, Any], allowed: dict[str, tuple[
         types = allowed[key]
         ok = isinstance(value, types) and not (isinstance(value, bool) and bool not in types)
         if not ok:
-            raise ConfigError(f"{where}: field {key!r} must be {_type_name(types)}, got {value!r}")
+            # A key or header given with the wrong type is still a secret: name its type only.
+            got = f"a {type(value).__name__}" if key in _SECRET_FIELDS else repr(value)
+            raise ConfigError(f"{where}: field {key!r} must be {_type_name(types)}, got {got}")
 
 
 class _MissingVar(Exception):
@@ -201,7 +206,7 @@ def _parse_target(where: str, index: int, raw: Any) -> TargetConfig:
     if kind == "openai":
         base_url = values.get("base_url", "")
         if not re.match(r"^https?://[^/\s]+", base_url):
-            raise ConfigError(f"{here}: field 'base_url' must be an http:// or https:// URL, got {base_url!r}")
+            raise ConfigError(f"{here}: field 'base_url' must be an http:// or https:// URL, got {display_url(base_url)!r}")
         if "models" in values and "model" in values:
             raise ConfigError(f"{here}: give either 'model' or 'models', not both")
         models = _str_list(here, "models", values["models"]) if "models" in values else (values.get("model", ""),)

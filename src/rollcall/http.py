@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from .classification import kind_for_status
 from .models import ErrorKind
-from .redact import redact
+from .redact import clip, display_url, lookahead, redact_urls
 from .targets.base import ProbeError
 
 if TYPE_CHECKING:
@@ -161,8 +161,9 @@ class HttpClient:
 
 
 def _reason(exc: BaseException | str) -> str:
+    # aiohttp's messages quote the request URL with its query: shown as display_url shows it.
     text = " ".join(str(exc).split()) or type(exc).__name__
-    return redact(text[:300]) or type(exc).__name__
+    return clip(redact_urls(text), 300) or type(exc).__name__
 
 
 # Named ProbeErrors: results show errors as "ExcType: message" (classify.describe), so the class
@@ -300,10 +301,14 @@ def body_snippet(body: bytes, content_type: str = "") -> str:
     message = _error_message_of_json(text)
     if message is None:
         message = text
-    message = " ".join(message.split())
-    if len(message) > SNIPPET_CHARS:
-        message = message[:SNIPPET_CHARS] + "…"
-    return redact(message) or ""
+    return snippet(message)
+
+
+def snippet(text: str) -> str:
+    """`text` on one line, secrets scrubbed, then cut to SNIPPET_CHARS (… when cut). Scrubbed
+    before cutting, over enough text past the cut that a secret across it goes whole."""
+    line = redact_urls(" ".join(text[: 4 * SNIPPET_CHARS + lookahead()].split())) or ""
+    return line[:SNIPPET_CHARS] + "…" if len(line) > SNIPPET_CHARS else line
 
 
 def _error_message_of_json(text: str) -> str | None:
@@ -347,12 +352,12 @@ def error_status(doc: Mapping[str, Any]) -> int | None:
 def status_error(status: int, reason: str, headers: Mapping[str, str], body: bytes) -> HTTPStatusError:
     """The ProbeError for a non-2xx response: auth, rate_limit (with Retry-After) or http_status."""
     kind = kind_for_status(status)
-    snippet = body_snippet(body, headers.get("Content-Type", ""))
-    head = f"HTTP {status} {reason}".rstrip()
+    detail = body_snippet(body, headers.get("Content-Type", ""))
+    head = f"HTTP {status} {snippet(reason)}".rstrip()
     if 300 <= status < 400 and headers.get("Location"):
-        snippet = f"redirect to {redact(headers['Location'])}" + (f"; {snippet}" if snippet else "")
+        detail = f"redirect to {display_url(headers['Location'])}" + (f"; {detail}" if detail else "")
     retry_after = retry_after_of(headers) if status in (429, 503) else None
-    message = f"{head}: {snippet}" if snippet else head
+    message = f"{head}: {detail}" if detail else head
     if retry_after is not None:
         message += f" (retry after {retry_after:g} s)"
     return HTTPStatusError(kind, message, status=status, retry_after_s=retry_after)

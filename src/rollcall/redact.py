@@ -14,6 +14,7 @@ Two kinds of scrubbing, with different rules (README "Secrets"):
 
 from __future__ import annotations
 
+import base64
 import re
 import threading
 from typing import Any
@@ -31,10 +32,18 @@ PLACEHOLDER_KEYS = frozenset({
 })
 # Query parameters whose values are shown in a URL; every other value is `***`.
 SHOWN_QUERY_NAMES = frozenset({"api-version", "api_version", "version", "format"})
+# Schemes where the user part of the userinfo is a user name, not a credential (a database DSN):
+# shown as `user:***@`, with these query values also shown. Anywhere else (http: `TOKEN@host`,
+# Stripe-style `KEY:@host`) the whole userinfo is a credential.
+_DSN_QUERY_NAMES = frozenset({"user", "dbname", "host", "port", "sslmode", "connect_timeout",
+                              "application_name", "target_session_attrs", "options"})
+_USER_NAME_SCHEMES = {"postgresql": _DSN_QUERY_NAMES, "postgres": _DSN_QUERY_NAMES}
 
 _lock = threading.Lock()
 _known: set[str] = set()
 _sorted: list[str] = []  # _known, longest first (a secret that contains another is scrubbed whole)
+_words: set[str] = set()  # registered keys too short or too common to scrub from free text
+_words_in_role: re.Pattern[str] | None = None  # ...but hidden as an Authorization value
 LOOKAHEAD_MIN_CHARS = 4096
 
 _TOKEN = r"[A-Za-z0-9._~+/-]"
@@ -45,7 +54,7 @@ _CRED_NAMES = (r"api[_-]?key|apikey|key|token|access[_-]?token|refresh[_-]?token
 _PATTERNS = [
     # an Authorization / api-key header or field, in its role: hidden whatever its length
     (re.compile(r"(?i)((?:proxy-)?authorization|x-api-key|api[_-]?key)([\"']?\s*[:=]\s*[\"']?)"
-                r"((?:bearer|basic|token|digest)\s+)?[^\s\"',}]+"), r"\1\2\3***"),
+                r"((?:bearer|basic|token|digest)\s+)?[^\s\"',}&]+"), r"\1\2\3***"),
     # a bearer token in prose: long, or with a digit in it (so "a bearer instrument" stays)
     (re.compile(rf"(?i)\b(bearer)\s+(?:(?={_TOKEN}*\d){_TOKEN}{{8,}}|{_TOKEN}{{16,}})=*"), r"\1 ***"),
     # provider key shapes (OpenAI sk-, Groq gsk_, xAI, Hugging Face hf_, NVIDIA nvapi-...)
@@ -68,28 +77,45 @@ def register_secret(value: str | None) -> None:
     Short values and known placeholders are not scrubbed from free text (see the module doc);
     they are still hidden wherever they appear as a credential.
     """
-    global _sorted
-    if not value or not _scrubbable(value):
+    global _sorted, _words_in_role
+    if not value or value.isspace():
         return
     with _lock:
-        if value not in _known:
+        if not _scrubbable(value):
+            if value not in _words:
+                _words.add(value)
+                alternatives = "|".join(re.escape(w) for w in sorted(_words, key=len, reverse=True))
+                _words_in_role = re.compile(rf"(?i)\b((?:bearer|basic|token)\s+)(?:{alternatives})(?![\w.~+/=-])")
+        elif value not in _known:
             _known.add(value)
             _sorted = sorted(_known, key=len, reverse=True)
 
 
+def _url_rules(scheme: str) -> tuple[bool, frozenset[str]]:
+    """(is the userinfo's user part a user name, the query names whose values are shown)."""
+    names = _USER_NAME_SCHEMES.get(scheme.lower())
+    return (True, SHOWN_QUERY_NAMES | names) if names is not None else (False, SHOWN_QUERY_NAMES)
+
+
 def register_url_secrets(url: str) -> None:
-    """Register the credentials a URL carries (userinfo, query values display_url hides)."""
+    """Register the credentials a URL carries (what display_url hides), so they are scrubbed
+    from any text too (by the same length and placeholder rule as any secret)."""
     try:
         parts = urlsplit(url)
     except ValueError:
         return
+    user_shown, shown = _url_rules(parts.scheme)
     userinfo, at, _ = parts.netloc.rpartition("@")
-    if at:  # `user:password@` hides the password; a bare `TOKEN@` is a token
-        secret = userinfo.partition(":")[2] if ":" in userinfo else userinfo
-        register_secret(secret)
-        register_secret(unquote(secret))
+    if at:
+        user, _, password = userinfo.partition(":")
+        for secret in (password,) if user_shown else (userinfo, user, password):
+            register_secret(secret)
+            register_secret(unquote(secret))
+        # HTTP clients send the userinfo as `Authorization: Basic base64(user:password)`; a server
+        # that echoes headers echoes that form.
+        register_secret(base64.b64encode(f"{unquote(user)}:{unquote(password)}".encode()).decode("ascii"))
     for name, value in _query_items(parts.query):
-        if value is not None and unquote(name).lower() not in SHOWN_QUERY_NAMES:
+        if value is not None and unquote(name).lower() not in shown:
             register_secret(value)
             register_secret(unquote(value))
 
@@ -109,6 +135,8 @@ def redact(text: str | None) -> str | None:
             text = text.replace(secret, "***")
     for pattern, repl in _PATTERNS:
         text = pattern.sub(repl, text)
+    if _words_in_role is not None:
+        text = _words_in_role.sub(r"\1***", text)
     return text
 
 
@@ -129,24 +157,30 @@ def _query_items(query: str) -> list[tuple[str, str | None]]:
 
 
 def display_url(url: str | None) -> str:
-    """A URL as rollcall shows it (list, errors, reprs, redirects, config errors): userinfo and
-    every query value except SHOWN_QUERY_NAMES replaced by ***, the fragment dropped, then redact()."""
+    """A URL as rollcall shows it (list, errors, reprs, redirects, config errors, the store
+    location): the userinfo and every query value but a few harmless ones replaced by ***, the
+    fragment dropped, then redact(). In a database URL the user name stays (`user:***@`)."""
     if not url:
         return url or ""
     try:
         parts = urlsplit(url)
     except ValueError:  # not parseable as a URL: scrub it as text
         return redact(url) or ""
+    user_shown, shown_names = _url_rules(parts.scheme)
     netloc = parts.netloc
     if "@" in netloc:
-        netloc = "***@" + netloc.rpartition("@")[2]
+        userinfo, _, hostport = netloc.rpartition("@")
+        user, colon, _ = userinfo.partition(":")
+        netloc = (f"{user}:***@" if colon else f"{user}@") if user_shown else "***@"
+        netloc += hostport
     shown = []
     for name, value in _query_items(parts.query):
-        if unquote(name).lower() not in SHOWN_QUERY_NAMES:
+        if unquote(name).lower() not in shown_names:
             name, value = (name, "***") if value is not None else ("***", None)
         shown.append(name if value is None else f"{name}={value}")
-    query = "&".join(shown)
-    return redact(urlunsplit((parts.scheme, netloc, parts.path, query, ""))) or ""
+    # Known secrets elsewhere (a key in the path) are scrubbed part by part: scrubbing the whole
+    # URL as text would hide a database user name with the rest of the userinfo.
+    return urlunsplit((parts.scheme, netloc, redact(parts.path) or "", redact("&".join(shown)) or "", ""))
 
 
 def redact_urls(text: str | None) -> str | None:

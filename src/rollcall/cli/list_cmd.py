@@ -15,16 +15,23 @@ MODELS_TIMEOUT_S = 10.0
 async def _list_models(targets: list[Any]) -> list[dict[str, Any]]:
     import asyncio
 
-    from ..classification import classify, describe
+    from ..classification import read_failure
+    from ..redact import display_url
 
     async def one(target: Any) -> dict[str, Any]:
-        row: dict[str, Any] = {"target": target.name, "base_url": target.base_url, "models": None, "error": None}
+        row: dict[str, Any] = {"target": target.name, "base_url": display_url(target.base_url), "models": None,
+                               "error": None}
+        deadline = asyncio.timeout(MODELS_TIMEOUT_S)
         try:
-            async with asyncio.timeout(MODELS_TIMEOUT_S):
+            async with deadline:
                 row["models"] = await target.list_models()
         except Exception as exc:  # noqa: BLE001 - shown as this target's error kind and message
-            kind = "timeout" if isinstance(exc, TimeoutError) else classify(exc)[0]
-            row["error"] = f"{kind}: {describe(exc)}"
+            if deadline.expired():
+                row["error"] = f"timeout: no model list within {MODELS_TIMEOUT_S:g} s"
+            else:  # like a probe's failure: read off the loop, within the time that is left
+                left = (deadline.when() or 0) - asyncio.get_running_loop().time()
+                failure = await read_failure(exc, within_s=left)
+                row["error"] = f"{failure.kind}: {failure.error}"
         return row
 
     try:
@@ -32,6 +39,14 @@ async def _list_models(targets: list[Any]) -> list[dict[str, Any]]:
     finally:
         for target in targets:
             await target.aclose()
+
+
+def _scrubbed(item: Any) -> Any:
+    """A dataclass with redact() applied to each of its text fields."""
+    from ..redact import redact
+
+    return dataclasses.replace(item, **{f.name: redact(getattr(item, f.name)) for f in dataclasses.fields(item)
+                                        if isinstance(getattr(item, f.name), str)})
 
 
 @click.command("list")
@@ -50,7 +65,7 @@ def list_providers(providers: tuple[str, ...], working_only: bool, no_auth: bool
     from rich.console import Console
 
     from ..config import ConfigError, default_config_path, load_config
-    from ..redact import redact
+    from ..redact import redact_doc
     from ..targets.g4f import ProviderInfo, SelectionError, select_providers
 
     try:
@@ -61,7 +76,9 @@ def list_providers(providers: tuple[str, ...], working_only: bool, no_auth: bool
         )
     except (ConfigError, SelectionError) as exc:
         raise click.UsageError(str(exc)) from None
-    infos = sorted((ProviderInfo.of(p) for p in selection.providers), key=lambda i: i.name.lower())
+    # Everything `list` prints passes redact, as a result does: names, default models, reasons.
+    infos = sorted((_scrubbed(ProviderInfo.of(p)) for p in selection.providers), key=lambda i: i.name.lower())
+    selection.skipped = [_scrubbed(s) for s in selection.skipped]
     endpoints: list[dict[str, Any]] = []
     http_names = [t.name for t in (config.targets if config else ()) if t.kind == "openai"]
     if http_names:
@@ -75,9 +92,9 @@ def list_providers(providers: tuple[str, ...], working_only: bool, no_auth: bool
         except ValueError as exc:
             raise click.UsageError(str(exc)) from None
         with asyncio.Runner(loop_factory=new_event_loop) as runner:
-            endpoints = runner.run(_list_models(targets))
-        for row in endpoints:
-            row["base_url"] = redact(row["base_url"])
+            # Model ids come from the server, which may echo our request headers back: every
+            # string that is printed goes through redact first.
+            endpoints = redact_doc(runner.run(_list_models(targets)))
 
     if as_json:
         doc = {
@@ -85,7 +102,7 @@ def list_providers(providers: tuple[str, ...], working_only: bool, no_auth: bool
             "skipped": [{"name": s.name, "reason": s.reason} for s in selection.skipped],
             "endpoints": endpoints,
         }
-        click.echo(json.dumps(doc, indent=2))
+        click.echo(json.dumps(redact_doc(doc), indent=2))
         return 0
     console = Console(highlight=False)
     console.print(providers_table(infos))

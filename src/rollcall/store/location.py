@@ -9,9 +9,8 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from ..redact import register_secret
+from ..redact import display_url, register_url_secrets
 from .base import Store, StoreError
 
 ENV_VAR = "ROLLCALL_STORE"
@@ -38,29 +37,8 @@ def is_explicit(location: str | None = None) -> bool:
 
 
 def redact_location(location: str) -> str:
-    """The location with any password replaced by ***, safe to print."""
-    if not _URL.match(location):
-        return location
-    parts = urlsplit(location)
-    netloc = parts.netloc
-    if "@" in netloc:
-        userinfo, _, hostport = netloc.rpartition("@")
-        user, sep, _password = userinfo.partition(":")
-        netloc = f"{user}:***@{hostport}" if sep else netloc
-    query = parts.query
-    pairs = parse_qsl(query, keep_blank_values=True)
-    if any(k.lower() == "password" for k, _ in pairs):
-        query = urlencode([(k, "***" if k.lower() == "password" else v) for k, v in pairs], safe="*")
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
-
-
-def _register_url_secrets(url: str) -> None:
-    parts = urlsplit(url)
-    if parts.password:
-        register_secret(parts.password)
-    for key, value in parse_qsl(parts.query, keep_blank_values=True):
-        if key.lower() == "password":
-            register_secret(value)
+    """The location as it may be printed (a URL through redact.display_url: no password)."""
+    return display_url(location) if _URL.match(location) else location
 
 
 def open_store(location: str | None = None, *, create: bool = True) -> Store:
@@ -78,7 +56,7 @@ def open_store(location: str | None = None, *, create: bool = True) -> Store:
                 f"unsupported store URL scheme {scheme!r} in {redact_location(where)}: "
                 "give a file path (SQLite) or a postgresql:// URL"
             )
-        _register_url_secrets(where)
+        register_url_secrets(where)
         from .postgres import PostgresStore
 
         return PostgresStore(where, location=redact_location(where))

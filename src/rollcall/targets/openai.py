@@ -17,7 +17,6 @@ from urllib.parse import urlsplit
 from .. import __version__
 from ..http import (
     SNIPPET_BYTES,
-    SNIPPET_CHARS,
     BadResponse,
     ErrorEvent,
     HttpClient,
@@ -25,11 +24,12 @@ from ..http import (
     error_message,
     error_status,
     read_capped,
+    snippet,
     status_error,
     translate_client_error,
 )
 from ..models import ErrorKind
-from ..redact import redact, register_secret
+from ..redact import display_url, register_secret, register_url_secrets
 from ..sse import DONE, SSEDecoder, SSEError
 from .base import Content, Event, Headers, ProbeRequest, ReasoningDelta, Usage
 
@@ -72,7 +72,7 @@ class OpenAITarget:
             raise ValueError("an OpenAI target needs a name")
         parts = urlsplit(base_url or "")
         if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError(f"target {name!r}: base_url must be an http:// or https:// URL, got {redact(base_url)!r}")
+            raise ValueError(f"target {name!r}: base_url must be an http:// or https:// URL, got {display_url(base_url)!r}")
         if isinstance(models, str):  # models="gpt-4o" would otherwise become one probe per letter
             models = (models,)
         if not models:
@@ -81,6 +81,7 @@ class OpenAITarget:
         self.kind = kind
         self.models = tuple(models)
         self.base_url = base_url.rstrip("/")
+        register_url_secrets(self.base_url)  # a token in the userinfo or query is a secret
         self.streaming = stream
         self.client = client if client is not None else HttpClient()
         self._chat_url = f"{self.base_url}/chat/completions"
@@ -90,7 +91,7 @@ class OpenAITarget:
         self.extra_body = dict(extra_body or {})
 
     def __repr__(self) -> str:
-        return f"OpenAITarget({self.name!r}, {redact(self.base_url)!r}, models={self.models!r})"
+        return f"OpenAITarget({self.name!r}, {display_url(self.base_url)!r}, models={self.models!r})"
 
     def _build_headers(self, api_key: str | None, extra: Mapping[str, str] | None) -> dict[str, str]:
         headers = {
@@ -285,20 +286,18 @@ def _parse_json(data: str | bytes, what: str) -> Any:
 
 
 def _invalid_json(data: str | bytes, what: str) -> BadResponse:
-    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
-    text = " ".join(text.split())
-    if len(text) > SNIPPET_CHARS:
-        text = text[:SNIPPET_CHARS] + "…"
-    return BadResponse(f"invalid JSON in {what}: {redact(text)!r}")
+    head = data[: 64 << 10]  # snippet() reads far less than this
+    text = head.decode("utf-8", "replace") if isinstance(head, bytes) else head
+    return BadResponse(f"invalid JSON in {what}: {snippet(text)!r}")
 
 
 def _error_object(doc: Mapping[str, Any]) -> ErrorEvent:
     """An error reported inside a 200 response; a 401/403/429 code in it picks auth/rate_limit."""
     code = error_status(doc)
-    message = " ".join((error_message(doc) or "no message").split())[:SNIPPET_CHARS]
+    message = snippet(error_message(doc) or "no message")
     kind = {401: ErrorKind.AUTH, 403: ErrorKind.AUTH, 429: ErrorKind.RATE_LIMIT}.get(code or 0, ErrorKind.BAD_RESPONSE)
     suffix = f" (code {code})" if code else ""
-    return ErrorEvent(kind, redact(f"the server reported an error inside a 200 response: {message}{suffix}") or "")
+    return ErrorEvent(kind, f"the server reported an error inside a 200 response: {message}{suffix}")
 
 
 def _error_event(data: str) -> ErrorEvent:
