@@ -145,3 +145,26 @@ async def test_read_failure_gives_up_at_the_deadline():
     assert failure.kind is ErrorKind.PROVIDER_ERROR
     assert failure.error == "StrStallsError: (the exception could not be read before the deadline)"
     assert (await read_failure(fp.StrRaisesError(), within_s=0)).kind is ErrorKind.PROVIDER_ERROR
+
+
+def test_every_probe_error_class_of_rollcall_is_plain():
+    # rollcall's own failures are read on the event loop; a class left off would cost a thread hop.
+    import importlib
+    import pkgutil
+
+    import rollcall
+    from rollcall.targets.base import ProbeError, is_plain_error
+
+    for info in pkgutil.walk_packages(rollcall.__path__, "rollcall."):
+        if not info.name.endswith("__main__"):  # that one runs the CLI
+            importlib.import_module(info.name)
+
+    def subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+
+    ours = [c for c in subclasses(ProbeError) if c.__module__.startswith("rollcall.")]
+    assert ours, "no ProbeError subclasses found"
+    for cls in ours:
+        assert is_plain_error(cls.__new__(cls)), cls

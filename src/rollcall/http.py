@@ -167,33 +167,33 @@ def _reason(exc: BaseException | str) -> str:
 
 
 # Named ProbeErrors: results show errors as "ExcType: message" (classify.describe), so the class
-# name is the first word a user reads.
-class ConnectError(ProbeError):
+# name is the first word a user reads. `plain=True`: they hold plain data, read on the event loop.
+class ConnectError(ProbeError, plain=True):
     """No usable connection: refused, reset, DNS, TLS, or dropped mid-stream."""
 
     def __init__(self, message: str) -> None:
         super().__init__(ErrorKind.CONNECT, message)
 
 
-class ResponseTimeout(ProbeError):
+class ResponseTimeout(ProbeError, plain=True):
     """The client's own connect or first-byte cap passed (the run deadline is the runner's)."""
 
     def __init__(self, message: str) -> None:
         super().__init__(ErrorKind.TIMEOUT, message)
 
 
-class BadResponse(ProbeError):
+class BadResponse(ProbeError, plain=True):
     """The server answered but broke the protocol (HTML, invalid JSON or SSE, caps exceeded)."""
 
     def __init__(self, message: str, *, status: int | None = None) -> None:
         super().__init__(ErrorKind.BAD_RESPONSE, message, status=status)
 
 
-class HTTPStatusError(ProbeError):
+class HTTPStatusError(ProbeError, plain=True):
     """A non-2xx response: auth (401/403), rate_limit (429) or http_status."""
 
 
-class ErrorEvent(ProbeError):
+class ErrorEvent(ProbeError, plain=True):
     """A 200 response whose stream reported an error (`event: error` or an error object)."""
 
 
