@@ -1,12 +1,17 @@
 """Benchmark: rollcall's HTTP target against the openai SDK and a minimal aiohttp client.
 
-    python bench/http_clients.py [--quick] [--ttft 0.02] [--tokens 32]
+    python bench/http_clients.py [--quick] [--ttft 0.02] [--tokens 32] [--server plain|sim]
 
 Starts a streaming OpenAI-style server in a separate process on 127.0.0.1 (so its CPU is not
 our event loop's), then runs each client in its own process against it, one after another:
 completed streams per second at concurrency 1, 100 and 1000, and the error of the measured time
-to first token against the TTFT the server was told to use (median and p99). Prints a table
-and writes bench/results/http_clients.json.
+to first token against the TTFT the server was told to use (median and p99), plus the server's
+own CPU time per stream. Prints a table and writes bench/results/http_clients.json.
+
+Servers:
+  plain   a minimal aiohttp handler, one write per token (the default: measures the clients)
+  sim     rollcall's simulator (`rollcall sim`), a model answering after --ttft with --tokens
+          tokens unpaced: measures the simulator's hot path too (its CPU ms/stream column)
 
 Clients:
   rollcall           Runner -> run_probe -> OpenAITarget (full timing and classification), uvloop
@@ -83,6 +88,35 @@ def serve(ttft_s: float, tokens: int) -> None:
 
     _raise_fd_limit()
     uvloop.run(main())
+
+
+def serve_sim(ttft_s: float, tokens: int) -> None:
+    """rollcall's simulator with one model, `sim`, answering as the plain server does."""
+    from rollcall.app import new_event_loop
+    from rollcall.sim import Behaviour, Fleet, SimServer
+
+    async def main() -> None:
+        fleet = Fleet({"sim": Behaviour(ttft_s=ttft_s, tokens_per_s=0, answer_tokens=tokens)})
+        server = SimServer(fleet)
+        await server.start()
+        print(f"PORT {server.port}", flush=True)
+        await asyncio.Event().wait()
+
+    _raise_fd_limit()
+    with asyncio.Runner(loop_factory=new_event_loop) as runner:
+        runner.run(main())
+
+
+SERVERS = {"plain": serve, "sim": serve_sim}
+
+
+def _process_cpu_s(pid: int) -> float | None:
+    """CPU seconds a process has used so far (Linux /proc), None where unavailable."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 # --- the clients (each in its own process) -------------------------------------------------
@@ -239,6 +273,9 @@ def worker(name: str, url: str, requests: int, concurrency: int) -> None:
         factory = asyncio.new_event_loop
     with asyncio.Runner(loop_factory=factory) as runner:
         out = runner.run(fn(url, requests, concurrency))
+    # The event loop may leave stdout non-blocking, and a non-blocking pipe takes only 64-128 KiB
+    # per write: the rest of the line (thousands of TTFTs) would be lost.
+    os.set_blocking(sys.stdout.fileno(), True)
     print(json.dumps(out))
 
 
@@ -264,6 +301,8 @@ def summarise(raw: dict[str, Any], ttft_s: float, requests: int) -> dict[str, An
         "ttft_error_p99_s": p99,
         "loop_lag_max_s": raw.get("loop_lag_max_s"),
         "measurements_reliable": raw.get("measurements_reliable"),
+        "server_cpu_ms_per_stream": (1000 * raw["server_cpu_s"] / completed
+                                     if completed and raw.get("server_cpu_s") is not None else None),
     }
 
 
@@ -274,7 +313,8 @@ def combine(rounds: list[dict[str, Any]]) -> dict[str, Any]:
         return statistics.median(values) if values else None
 
     row = {k: rounds[0][k] for k in ("client", "concurrency", "requests")}
-    for key in ("streams_per_s", "cpu_ms_per_stream", "ttft_error_median_s", "ttft_error_p99_s", "loop_lag_max_s"):
+    for key in ("streams_per_s", "cpu_ms_per_stream", "ttft_error_median_s", "ttft_error_p99_s", "loop_lag_max_s",
+                "server_cpu_ms_per_stream"):
         row[key] = med(key)
     row["completed"] = sum(r["completed"] for r in rounds)
     row["failed"] = sum(r["failed"] for r in rounds)
@@ -290,7 +330,10 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 100, 1000])
     parser.add_argument("--rounds", type=int, default=1, help="repeat every measurement; the table shows medians")
     parser.add_argument("--clients", nargs="+", choices=CLIENTS, default=list(CLIENTS))
-    parser.add_argument("--out", type=Path, default=HERE / "results" / "http_clients.json")
+    parser.add_argument("--server", choices=tuple(SERVERS), default="plain",
+                        help="plain: a minimal aiohttp server; sim: rollcall's simulator")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="default bench/results/http_clients.json (http_clients_sim.json with --server sim)")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--worker", choices=CLIENTS, help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
@@ -298,7 +341,7 @@ def main() -> int:
     args = parser.parse_args()
 
     if args.serve:
-        serve(args.ttft, args.tokens)
+        SERVERS[args.server](args.ttft, args.tokens)
         return 0
     if args.worker:
         worker(args.worker, args.url, args.requests, args.concurrency[0])
@@ -315,7 +358,8 @@ def main() -> int:
         return max(c, n - n % c)
 
     server = subprocess.Popen(
-        [sys.executable, __file__, "--serve", "--ttft", str(args.ttft), "--tokens", str(args.tokens)],
+        [sys.executable, __file__, "--serve", "--server", args.server, "--ttft", str(args.ttft),
+         "--tokens", str(args.tokens)],
         stdout=subprocess.PIPE, text=True,
     )
     raw_rows: dict[tuple[str, int], list[dict[str, Any]]] = {}
@@ -325,13 +369,14 @@ def main() -> int:
             print("bench: the server did not start", file=sys.stderr)
             return 1
         url = f"http://127.0.0.1:{int(line.split()[1])}/v1"
-        print(f"server: {url}  ttft {args.ttft * 1000:g} ms  {args.tokens} tokens/stream  cpus {os.cpu_count()}",
+        print(f"server: {args.server} {url}  ttft {args.ttft * 1000:g} ms  {args.tokens} tokens/stream  cpus {os.cpu_count()}",
               file=sys.stderr)
         # Rounds interleave the clients, so a burst of load from elsewhere hits all of them alike.
         for round_no in range(1, args.rounds + 1):
             for c in args.concurrency:
                 for name in args.clients:
                     n = request_count(c, name)
+                    server_cpu = _process_cpu_s(server.pid)
                     proc = subprocess.run(
                         [sys.executable, __file__, "--worker", name, "--url", url, "--requests", str(n),
                          "--concurrency", str(c)],
@@ -341,11 +386,16 @@ def main() -> int:
                         print(f"bench: {name} at {c} failed:\n{proc.stderr[-2000:]}", file=sys.stderr)
                         continue
                     out = json.loads(proc.stdout.strip().splitlines()[-1])
+                    server_after = _process_cpu_s(server.pid)
+                    # Includes the client's warm-up requests: a few out of thousands.
+                    out["server_cpu_s"] = (server_after - server_cpu
+                                           if server_cpu is not None and server_after is not None else None)
                     row = {"client": name, "concurrency": c, **summarise(out, args.ttft, n)}
                     raw_rows.setdefault((name, c), []).append(row)
                     print(f"  round {round_no} c={c:<5} {name:<17} {row['streams_per_s']:7.0f} streams/s "
                           f"{row['cpu_ms_per_stream'] or 0:6.2f} cpu ms/stream  ttft err p50 "
                           f"{_ms(row['ttft_error_median_s'])} ms p99 {_ms(row['ttft_error_p99_s'])} ms  "
+                          f"server {row['server_cpu_ms_per_stream'] or 0:.2f} cpu ms/stream  "
                           f"failed {row['failed']}", file=sys.stderr)
     finally:
         server.terminate()
@@ -354,24 +404,25 @@ def main() -> int:
     results = [combine(rounds) for rounds in raw_rows.values()]
     results.sort(key=lambda r: (r["concurrency"], CLIENTS.index(r["client"])))
     header = (f"{'client':<17} {'conc':>5} {'streams/s':>10} {'cpu ms/stream':>14} {'ttft err p50 ms':>16} "
-              f"{'p99 ms':>8} {'loop lag ms':>12} {'failed':>7}")
-    print(f"median of {args.rounds} round(s); server ttft {args.ttft * 1000:g} ms, {args.tokens} tokens per stream")
+              f"{'p99 ms':>8} {'loop lag ms':>12} {'server cpu ms':>14} {'failed':>7}")
+    print(f"median of {args.rounds} round(s); {args.server} server, ttft {args.ttft * 1000:g} ms, {args.tokens} tokens per stream")
     print(header)
     print("-" * len(header))
     for r in results:
         print(f"{r['client']:<17} {r['concurrency']:>5} {r['streams_per_s']:>10.0f} {r['cpu_ms_per_stream']:>14.2f} "
               f"{_ms(r['ttft_error_median_s']):>16} {_ms(r['ttft_error_p99_s']):>8} {_ms(r['loop_lag_max_s']):>12} "
-              f"{r['failed']:>7}")
+              f"{r['server_cpu_ms_per_stream'] or 0:>14.2f} {r['failed']:>7}")
     doc = {
         "benchmark": "http_clients",
-        "settings": {"ttft_s": args.ttft, "tokens": args.tokens, "quick": args.quick, "rounds": args.rounds,
+        "settings": {"server": args.server, "ttft_s": args.ttft, "tokens": args.tokens, "quick": args.quick, "rounds": args.rounds,
                      "cpus": os.cpu_count(), "python": sys.version.split()[0],
                      "load_average_at_end": os.getloadavg()},
         "results": results,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(doc, indent=2) + "\n")
-    print(f"wrote {args.out}", file=sys.stderr)
+    out = args.out or HERE / "results" / ("http_clients_sim.json" if args.server == "sim" else "http_clients.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(doc, indent=2) + "\n")
+    print(f"wrote {out}", file=sys.stderr)
     return 0
 
 
