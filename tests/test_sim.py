@@ -498,7 +498,8 @@ def test_demo_fleet_covers_every_fault() -> None:
     fleet = demo_fleet()
     assert len(fleet.models) >= 20
     faults = {b.fault for b in fleet.models.values()}
-    assert faults >= set(Fault) - {Fault.ERROR_CHUNK}
+    # filtered/blocked wait for the kinds to classify safety stops (issue 11's client side).
+    assert faults >= set(Fault) - {Fault.ERROR_CHUNK, Fault.FILTERED, Fault.BLOCKED}
     assert {b.status for b in fleet.models.values() if b.fault is Fault.STATUS} >= {401, 403, 429, 500, 503}
     assert {b.status for b in fleet.models.values() if b.fault is Fault.HTML} == {200, 403}
     assert any(b.reasoning_tokens for b in fleet.models.values())

@@ -28,16 +28,18 @@ class Fault(enum.StrEnum):
     RESET_MID_STREAM = "reset_mid_stream"  # TCP reset after `after` tokens
     HANG = "hang"  # accept the request, never send a byte
     TRICKLE = "trickle"  # headers, then one byte every TRICKLE_INTERVAL_S forever, never an event
-    STATUS = "status"  # an OpenAI-style JSON error with `status` (401/403/429/500/503...)
+    STATUS = "status"  # the protocol's JSON error with `status` (401/403/429/500/503, 529...)
     HTML = "html"  # a Cloudflare-style challenge page with `status` 200 (default) or 403
     INVALID_JSON = "invalid_json"  # a chunk (or body) that is not JSON
     INVALID_UTF8 = "invalid_utf8"  # a chunk (or body) with bytes that are not UTF-8
-    ERROR_EVENT = "error_event"  # `event: error` with an error object after `after` tokens
+    ERROR_EVENT = "error_event"  # the protocol's in-stream error (`event: error`...) after `after` tokens
     ERROR_CHUNK = "error_chunk"  # a plain `data: {"error": ...}` chunk (OpenRouter style); 200 + error body unstreamed
-    NO_DONE = "no_done"  # the whole answer, then the stream ends without `data: [DONE]`
+    NO_DONE = "no_done"  # the whole answer, then the stream ends without its end marker (`data: [DONE]`...)
     EMPTY = "empty"  # success with no content at all
     ENDLESS = "endless"  # valid tokens forever, never finishes
     HUGE = "huge"  # a very long answer (at least HUGE_TOKENS tokens) as fast as possible
+    FILTERED = "filtered"  # the answer stops after `after` tokens for a safety `reason` (Gemini SAFETY...)
+    BLOCKED = "blocked"  # the prompt is refused, 200 and no answer (Gemini promptFeedback.blockReason)
 
 
 # Faults that happen after some tokens were sent; `after` says how many (default below).
@@ -48,6 +50,11 @@ WHOLE_REQUEST = frozenset({Fault.DROP, Fault.HANG, Fault.TRICKLE, Fault.STATUS, 
 HUGE_TOKENS = 250_000
 DEFAULT_STATUS = {Fault.STATUS: 500, Fault.HTML: 200}
 DEFAULT_RETRY_AFTER_S = 7.0
+# Why an answer was filtered or a prompt blocked, in Gemini's words (its FinishReason and
+# BlockReason enums); the protocols without such a vocabulary send their one safety signal.
+FINISH_REASONS = frozenset({"SAFETY", "RECITATION", "LANGUAGE", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "OTHER"})
+BLOCK_REASONS = frozenset({"SAFETY", "BLOCKLIST", "PROHIBITED_CONTENT", "IMAGE_SAFETY", "OTHER"})
+DEFAULT_REASON = "SAFETY"
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +77,9 @@ class Behaviour:
     retry_after_s: float | None = None  # Retry-After header on errors; default 7 s on 429
     after_tokens: int | None = None  # tokens before a mid-stream fault; default half the answer
     text: str | None = None  # a fixed answer (split on spaces into tokens) instead of filler words
+    load_s: float = 0.0  # a cold model load: the first request to this model waits this much more
+    filter_reason: str | None = None  # for fault filtered/blocked: SAFETY (default), RECITATION...
+    echo_key: bool = False  # error messages quote the API key the request carried (as some providers do)
 
     def __post_init__(self) -> None:
         # Normalise so that two spellings of the same behaviour compare equal.
@@ -103,6 +113,10 @@ class Behaviour:
             set_("after_tokens", _integer(self.after_tokens, "after", minimum=0))
         if self.text is not None and not isinstance(self.text, str):
             raise BehaviourError(f"text must be a string, got {self.text!r}")
+        set_("load_s", _number(self.load_s, "load", minimum=0.0))
+        set_("echo_key", _boolean(self.echo_key, "echo_key"))
+        if self.filter_reason is not None or fault in (Fault.FILTERED, Fault.BLOCKED):
+            set_("filter_reason", _reason(self.filter_reason, fault))
 
     @property
     def fault_after(self) -> int:
@@ -121,6 +135,10 @@ class Behaviour:
         parts.append("huge answer" if huge and self.fail_rate >= 1 else f"{self.answer_tokens} tokens")
         if self.reasoning_tokens:
             parts.append(f"{self.reasoning_tokens} reasoning first")
+        if self.load_s:
+            parts.append(f"cold load {self.load_s:g} s")
+        if self.fault in (Fault.FILTERED, Fault.BLOCKED):
+            fault += f" {self.filter_reason}"
         if self.fault is not Fault.NONE and not (huge and self.fail_rate >= 1):
             parts.append(fault + (f" {self.fail_rate:.0%} of the time" if self.fail_rate < 1 else ""))
         return ", ".join(parts)
@@ -140,6 +158,9 @@ ALIASES: Mapping[str, str] = {
     "retry_after": "retry_after_s",
     "after": "after_tokens",
     "text": "text",
+    "load": "load_s",
+    "reason": "filter_reason",
+    "echo_key": "echo_key",
 }
 FIELDS = frozenset(f.name for f in dataclasses.fields(Behaviour))
 
@@ -197,6 +218,28 @@ def _fault(value: object, name: str) -> Fault:
     except ValueError:
         known = ", ".join(f.value for f in Fault)
         raise BehaviourError(f"{name} must be one of {known}; got {value!r}") from None
+
+
+def _reason(value: object, fault: Fault) -> str:
+    reason = DEFAULT_REASON if value is None else str(value).strip().upper()
+    known = BLOCK_REASONS if fault is Fault.BLOCKED else FINISH_REASONS
+    if reason not in known:
+        what = "a blocked prompt's reason" if fault is Fault.BLOCKED else "reason"
+        raise BehaviourError(f"{what} must be one of {', '.join(sorted(known))}; got {value!r}")
+    return reason
+
+
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off", ""})
+
+
+def _boolean(value: object, name: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE or text in _FALSE:
+        return text in _TRUE
+    raise BehaviourError(f"{name} must be true or false, got {value!r}")
 
 
 def _number(value: object, name: str, *, minimum: float, maximum: float = math.inf) -> float:

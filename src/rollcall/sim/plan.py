@@ -54,11 +54,15 @@ class Plan:
 
     model: str
     request_no: int
-    ttft_s: float
+    ttft_s: float  # the wait before the first token, a cold load included
     fault: Fault  # Fault.NONE when this request succeeds
     reasoning: tuple[bytes, ...]
     content: tuple[bytes, ...]
-    finish_reason: str = "stop"  # "length" when the request's max_tokens cut the answer
+    # Why the answer ended, in the simulator's words; each protocol says it in its own:
+    # "stop", "length" (max_tokens cut it), "filtered" (stopped for safety), "blocked" (prompt refused).
+    finish_reason: str = "stop"
+    load_s: float = 0.0  # the part of ttft_s spent loading the model (its first request only)
+    reason: str = "SAFETY"  # for filtered/blocked: why, in Gemini's words
 
     def content_text(self) -> str:
         return _unescape(self.content)
@@ -95,7 +99,8 @@ def make_plan(behaviour: Behaviour, model: str, request_no: int, seed: int, max_
     """The plan for the `request_no`-th request (0-based) to `model` under `seed`."""
     u_ttft, u_fail, content_at, reasoning_at = _uniforms(f"{seed}:{model}:{request_no}")
     jitter = behaviour.ttft_jitter_s
-    ttft = max(0.0, behaviour.ttft_s + (2 * u_ttft - 1) * jitter)
+    load = behaviour.load_s if request_no == 0 else 0.0
+    ttft = max(0.0, behaviour.ttft_s + (2 * u_ttft - 1) * jitter) + load
     fails = u_fail < behaviour.fail_rate
     fault = behaviour.fault if fails else Fault.NONE
     if behaviour.text is not None:
@@ -107,6 +112,11 @@ def make_plan(behaviour: Behaviour, model: str, request_no: int, seed: int, max_
     if fault is not Fault.HUGE and max_tokens is not None and len(content) > max_tokens:
         content, finish_reason = content[:max_tokens], "length"
     reasoning = _draw(reasoning_at, _THOUGHT_TOKENS, behaviour.reasoning_tokens)
-    if fault is Fault.EMPTY:
+    if fault is Fault.FILTERED:
+        content, finish_reason = content[:behaviour.fault_after], "filtered"
+    elif fault is Fault.BLOCKED:
+        reasoning, content, finish_reason = (), (), "blocked"
+    elif fault is Fault.EMPTY:
         reasoning, content = (), ()
-    return Plan(model, request_no, ttft, fault, reasoning, content, finish_reason)
+    return Plan(model, request_no, ttft, fault, reasoning, content, finish_reason, load,
+                behaviour.filter_reason or "SAFETY")

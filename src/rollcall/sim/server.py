@@ -1,7 +1,9 @@
-"""The simulated provider server: an OpenAI-compatible HTTP API on aiohttp.web whose models
-behave (and misbehave) as their Behaviour says.
+"""The simulated provider server: every registered protocol (OpenAI, Anthropic, Gemini,
+Ollama; see protocols/) on one aiohttp.web port, whose models behave (and misbehave) as their
+Behaviour says.
 
-Endpoints: GET /v1/models, POST /v1/chat/completions (streamed or not), GET / (a short index).
+The pacing, the seeding and every fault mode are written here once; a protocol only supplies
+the bytes (protocols/base.py). Endpoints: each protocol's routes, plus GET / (a short index).
 Every request that never ends on its own (hang, trickle, endless) ends when the client goes
 away (handler cancellation) or when the server closes (its handlers are cancelled first, so
 closing never waits on them).
@@ -11,21 +13,31 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
+import os
 import socket
 import struct
 import time
-import os
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from types import TracebackType
 
 from aiohttp import web
 
-from . import wire
+from . import protocols
 from .behaviour import MID_STREAM, Behaviour, BehaviourError, Fault
 from .fleet import Fleet
-from .plan import Plan, make_plan
+from .plan import make_plan
+from .protocols.base import (
+    CHALLENGE_PAGE,
+    CUT_OFF,
+    INVALID_UTF8,
+    JSON_CONTENT_TYPE,
+    Context,
+    Incoming,
+    Protocol,
+    Reply,
+    RequestError,
+)
 
 TRICKLE_INTERVAL_S = 0.1  # one byte this often: enough to defeat read timeouts, never an event
 BATCH_TOKENS = 256  # most tokens put in one write when several are due at once
@@ -47,7 +59,7 @@ class SimServer:
         self.host = host
         self.port = port
         self.seed = seed if seed is not None else self.fleet.seed
-        self.requests = 0  # chat completion requests accepted
+        self.requests = 0  # chat requests accepted (all protocols)
         self._counters: Counter[str] = Counter()  # per model: seeds each request's randomness
         self._handlers: set[asyncio.Task[object]] = set()
         self._runner: web.AppRunner | None = None
@@ -55,9 +67,18 @@ class SimServer:
     # ---- lifecycle -------------------------------------------------------------------------
 
     @property
-    def base_url(self) -> str:
+    def root_url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}/v1"
+        return f"http://{host}:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        """The OpenAI base URL (`.../v1`); `url_for(protocol)` gives the others'."""
+        return self.root_url + "/v1"
+
+    def url_for(self, protocol: str) -> str:
+        """The base URL a client of `protocol` (openai, anthropic, gemini, ollama) uses."""
+        return protocols.base_url(self.root_url, protocol)
 
     @property
     def active(self) -> int:
@@ -67,8 +88,7 @@ class SimServer:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_get("/", self._index)
-        app.router.add_get("/v1/models", self._models)
-        app.router.add_post("/v1/chat/completions", self._chat)
+        self._add_protocol_routes(app)
         # handler_cancellation: a handler whose client went away is cancelled, so "forever"
         # faults stop with their client. No access log: it costs time per request.
         runner = web.AppRunner(app, handler_cancellation=True, access_log=None,
@@ -104,68 +124,70 @@ class SimServer:
     ) -> None:
         await self.close()
 
+    # ---- routing ---------------------------------------------------------------------------
+
+    def _add_protocol_routes(self, app: web.Application) -> None:
+        """Every registered protocol's routes; a path several protocols share (GET /v1/models)
+        goes to the one whose marker headers the request carries (protocols.choose)."""
+        sharing: dict[tuple[str, str, str], list[Protocol]] = {}
+        for protocol in protocols.registered():
+            for route in protocol.routes:
+                sharing.setdefault((route.method, route.path, route.action), []).append(protocol)
+        for (method, path, action), found in sharing.items():
+            serve = self._chat if action == "chat" else self._models
+            app.router.add_route(method, path, _bind(serve, tuple(found)))
+
     # ---- small endpoints -------------------------------------------------------------------
 
     async def _index(self, request: web.Request) -> web.Response:
         doc = {"rollcall_sim": True, "base_url": self.base_url, "seed": self.seed,
+               "protocols": {p.name: {"base_url": self.url_for(p.name),
+                                      "routes": [f"{r.method} {r.path}" for r in p.routes]}
+                             for p in protocols.registered()},
                "models": {name: b.describe() for name, b in self.fleet.models.items()},
                "per_request_models": "sim:ttft=0.2,tps=50,tokens=20,fault=reset_mid_stream"}
         return web.json_response(doc)
 
-    async def _models(self, request: web.Request) -> web.Response:
-        data = [{"id": name, "object": "model", "created": 0, "owned_by": "rollcall-sim"}
-                for name in self.fleet.names]
-        return web.json_response({"object": "list", "data": data})
+    async def _models(self, protocol: Protocol, request: web.Request) -> web.Response:
+        return web.Response(body=protocol.models(self.fleet.names), content_type=JSON_CONTENT_TYPE)
 
-    # ---- chat completions ------------------------------------------------------------------
+    # ---- chat requests ---------------------------------------------------------------------
 
-    async def _chat(self, request: web.Request) -> web.StreamResponse:
+    async def _chat(self, protocol: Protocol, request: web.Request) -> web.StreamResponse:
         task = asyncio.current_task()
         assert task is not None
         self._handlers.add(task)
         try:
-            return await self._complete(request)
+            return await self._complete(protocol, request)
         except ConnectionError:
             # The client went away mid-write; nothing to tell it.
             return web.Response(status=499)
         finally:
             self._handlers.discard(task)
 
-    async def _complete(self, request: web.Request) -> web.StreamResponse:
+    async def _complete(self, protocol: Protocol, request: web.Request) -> web.StreamResponse:
         arrived = time.perf_counter()
+        incoming = Incoming(await request.read(), request.match_info, request.query, request.headers)
         try:
-            body = json.loads(await request.read())
-        except (ValueError, UnicodeDecodeError):
-            return _error(400, "We could not parse the JSON body of your request.")
-        if not isinstance(body, dict):
-            return _error(400, "The request body must be a JSON object.")
-        model = body.get("model")
-        if not isinstance(model, str) or not model:
-            return _error(400, "you must provide a model parameter", param="model")
+            chat = protocol.parse(incoming)
+        except RequestError as exc:
+            return _reply(protocol.error(exc.status, exc.message, **exc.detail))
+        model = chat.model
         try:
             behaviour = self.fleet.behaviour_for(model)
         except BehaviourError as exc:
-            return _error(400, str(exc), param="model")
+            return _reply(protocol.error(400, str(exc), param="model"))
         if behaviour is None:
-            return _error(404, f"The model `{model}` does not exist or you do not have access to it.",
-                          code="model_not_found", param="model")
-        messages = body.get("messages")
-        if not isinstance(messages, list) or not messages:
-            return _error(400, "messages must be a non-empty array", param="messages")
-        max_tokens = body.get("max_completion_tokens", body.get("max_tokens"))
-        if max_tokens is not None and (isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1):
-            return _error(400, "max_tokens must be a positive integer", param="max_tokens")
-        stream = body.get("stream") is True
-        options = body.get("stream_options")
-        include_usage = stream and isinstance(options, dict) and options.get("include_usage") is True
+            return _reply(protocol.unknown_model(model))
 
         request_no = self._counters[model]
         self._counters[model] += 1
         self.requests += 1
-        plan = make_plan(behaviour, model, request_no, self.seed, max_tokens)
-        call = _Call(request, plan, behaviour, arrived,
-                     prompt_tokens=_prompt_tokens(messages), include_usage=include_usage)
-        return await (call.stream() if stream else call.whole())
+        plan = make_plan(behaviour, model, request_no, self.seed, chat.max_tokens)
+        ctx = Context(plan, f"{_ID_PREFIX}{next(_ids):x}", time.time(), arrived, chat.prompt_tokens,
+                      chat.include_usage, chat.api_key if behaviour.echo_key else None)
+        call = _Call(request, protocol, ctx, behaviour)
+        return await (call.stream() if chat.stream else call.whole())
 
 
 # Response ids: unique per process without a uuid per request.
@@ -173,24 +195,42 @@ _ID_PREFIX = os.urandom(6).hex()
 _ids = itertools.count(1)
 
 
-class _Call:
-    """One chat completion being answered according to its Plan."""
+def _bind(serve: Callable[[Protocol, web.Request], Awaitable[web.StreamResponse]],
+          found: tuple[Protocol, ...]) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """The aiohttp handler for one path: its protocol's, or the chosen one's when shared."""
+    if len(found) == 1:
+        (protocol,) = found
 
-    def __init__(self, request: web.Request, plan: Plan, behaviour: Behaviour, arrived: float, *,
-                 prompt_tokens: int, include_usage: bool) -> None:
+        async def handler(request: web.Request) -> web.StreamResponse:
+            return await serve(protocol, request)
+    else:
+        async def handler(request: web.Request) -> web.StreamResponse:
+            return await serve(protocols.choose(found, request.headers, request.query), request)
+    return handler
+
+
+def _reply(reply: Reply, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(status=reply.status, body=reply.body, headers={**(headers or {}), **reply.headers},
+                        content_type=reply.content_type, charset=reply.charset)
+
+
+class _Call:
+    """One chat request being answered according to its Plan, in its protocol's bytes."""
+
+    def __init__(self, request: web.Request, protocol: Protocol, ctx: Context, behaviour: Behaviour) -> None:
         self.request = request
-        self.plan = plan
+        self.protocol = protocol
+        self.plan = plan = ctx.plan
+        self.frames = protocol.frames(ctx)
         self.behaviour = behaviour
+        self.key = ctx.key
         # Huge answers go as fast as the socket takes them.
         rate = 0.0 if plan.fault is Fault.HUGE else behaviour.tokens_per_s
         self.interval = 1.0 / rate if rate > 0 else 0.0
-        self.arrived = arrived
-        self.prompt_tokens = prompt_tokens
-        self.include_usage = include_usage
-        self.id = f"chatcmpl-{_ID_PREFIX}{next(_ids):x}"
-        self.created = int(time.time())
+        self.arrived = ctx.arrived
         self.headers = {
-            "X-Request-Id": self.id,
+            **self.frames.headers,
+            "X-Request-Id": protocol.id_prefix + ctx.request_id,
             # The time to first token this request was told to use, for benchmarks to compare.
             "X-Sim-TTFT": f"{plan.ttft_s:.6f}",
             "X-Sim-Request": str(plan.request_no),
@@ -218,13 +258,33 @@ class _Call:
             headers = {**self.headers, "Server": "cloudflare"}
             if status == 403:
                 headers["cf-mitigated"] = "challenge"
-            return web.Response(status=status, body=wire.CHALLENGE_PAGE, headers=headers,
+            return web.Response(status=status, body=CHALLENGE_PAGE, headers=headers,
                                 content_type="text/html", charset="utf-8")
-        headers = dict(self.headers)
-        if self.behaviour.retry_after_s is not None:
-            headers["Retry-After"] = str(max(0, round(self.behaviour.retry_after_s)))
-        return web.Response(status=status, body=wire.error_body(status), headers=headers,
-                            content_type=wire.JSON_CONTENT_TYPE)
+        return _reply(self.protocol.error(status, key=self.key, retry_after_s=self.behaviour.retry_after_s),
+                      self.headers)
+
+    def _error_status(self) -> int:
+        """The status an in-stream error reports: the behaviour's, else a server error."""
+        return self.behaviour.status or 500
+
+    def _events(self, endless: bool) -> Iterator[bytes]:
+        """One event per token: reasoning first, then the answer (repeated forever if endless);
+        the frames' switch rides with the first content token."""
+        frames, plan = self.frames, self.plan
+        before, after = frames.reasoning
+        for token in plan.reasoning:
+            yield before + token + after
+        before, after = frames.content
+        content = plan.content or ((b" ...",) if endless else ())
+        if not content:
+            return
+        yield frames.switch + before + content[0] + after
+        if not endless:
+            for token in itertools.islice(content, 1, None):
+                yield before + token + after
+            return
+        events = [before + token + after for token in content]
+        yield from itertools.islice(itertools.cycle(events), 1, None)
 
     async def _pace(self, response: web.StreamResponse, events: Iterator[bytes], count: int | None,
                     sent: int, first_at: float, lead: bytes = b"") -> int:
@@ -262,43 +322,42 @@ class _Call:
         early = await self._early_fault()
         if early is not None:
             return early
-        plan, fault = self.plan, self.plan.fault
+        plan, fault, frames = self.plan, self.plan.fault, self.frames
         response = web.StreamResponse(status=200, headers={
-            **self.headers, "Content-Type": wire.SSE_CONTENT_TYPE, "Cache-Control": "no-cache",
+            **self.headers, "Content-Type": self.protocol.stream_content_type, "Cache-Control": "no-cache",
         })
         await response.prepare(self.request)  # headers leave now; the first token comes later
         if fault is Fault.TRICKLE:
-            await _trickle(response, b": ", b".")
-        chunks = wire.Chunks(plan, self.id, self.created)
+            await _trickle(response, *self.protocol.trickle)
         first_at = self.arrived + plan.ttft_s
         await self._sleep_until(first_at)
         total = len(plan.reasoning) + len(plan.content)
-        events = chunks.tokens(endless=fault is Fault.ENDLESS)
+        events = self._events(endless=fault is Fault.ENDLESS)
         if fault is Fault.ENDLESS:
-            await self._pace(response, events, None, 0, first_at, lead=chunks.role())  # ends by cancellation
+            await self._pace(response, events, None, 0, first_at, lead=frames.start)  # ends by cancellation
             return response
         if fault in MID_STREAM:
             cut = len(plan.reasoning) + min(self.behaviour.fault_after, len(plan.content))
-            sent = await self._pace(response, events, cut, 0, first_at, lead=chunks.role())
+            sent = await self._pace(response, events, cut, 0, first_at, lead=frames.start)
             if fault is Fault.RESET_MID_STREAM:
                 await response.drain()
                 _abort(self.request, reset=True)
                 return response
             if fault is Fault.ERROR_EVENT:
-                await response.write_eof(chunks.error_event())
+                await response.write_eof(frames.error_event(self._error_status()))
                 return response
             if fault is Fault.ERROR_CHUNK:
-                await response.write_eof(chunks.error_chunk() + wire.DONE)
+                await response.write_eof(frames.error_chunk(self._error_status()))
                 return response
-            await response.write(chunks.invalid_json() if fault is Fault.INVALID_JSON else chunks.invalid_utf8())
+            before, after = frames.content
+            bad = before + CUT_OFF + frames.event_end if fault is Fault.INVALID_JSON else before + INVALID_UTF8 + after
+            await response.write(bad)
             await self._pace(response, events, total - sent, sent, first_at)
         else:
-            await self._pace(response, events, total, 0, first_at, lead=chunks.role())
-        tail = chunks.finish()
-        if self.include_usage:
-            tail += chunks.usage(self.prompt_tokens)
+            await self._pace(response, events, total, 0, first_at, lead=frames.start)
+        tail = (b"" if plan.content else frames.switch) + frames.tail()
         if fault is not Fault.NO_DONE:
-            tail += wire.DONE
+            tail += frames.end()
         await response.write_eof(tail)  # the tail and the end of the body in one send
         return response
 
@@ -310,13 +369,13 @@ class _Call:
         if fault in (Fault.TRICKLE, Fault.ENDLESS):
             # Headers, then a body that never completes: whitespace (valid JSON padding) for
             # trickle, an answer that never closes its string for endless.
-            response = web.StreamResponse(status=200, headers={**self.headers, "Content-Type": wire.JSON_CONTENT_TYPE})
+            response = web.StreamResponse(status=200, headers={**self.headers, "Content-Type": JSON_CONTENT_TYPE})
             await response.prepare(self.request)
             if fault is Fault.TRICKLE:
                 await _trickle(response, b"", b" ")
             first_at = self.arrived + plan.ttft_s
             await self._sleep_until(first_at)
-            head = wire.completion_head(plan, self.id, self.created)
+            head = self.frames.whole_head()
             words = itertools.cycle(plan.content or (b" ...",))
             await self._pace(response, words, None, 0, first_at, lead=head)  # ends by cancellation
             return response
@@ -325,11 +384,13 @@ class _Call:
             await self._sleep_until(self.arrived + plan.ttft_s + (tokens - 1) * self.interval)
         else:
             await self._sleep_until(self.arrived + plan.ttft_s)
-        headers = {**self.headers, "Content-Type": wire.JSON_CONTENT_TYPE}
+        headers = {**self.headers, "Content-Type": JSON_CONTENT_TYPE}
         if fault in (Fault.ERROR_EVENT, Fault.ERROR_CHUNK):
-            return web.Response(status=200, body=wire.error_body(500), headers=headers)
-        body = wire.completion(plan, self.id, self.created, self.prompt_tokens,
-                               utf8_ok=fault is not Fault.INVALID_UTF8)
+            # An error object with 200, as relays that report failures in the body send it.
+            error = self.protocol.error(self._error_status(), key=self.key)
+            return web.Response(status=200, body=error.body, headers=headers)
+        content = b"".join(plan.content) + (INVALID_UTF8 if fault is Fault.INVALID_UTF8 else b"")
+        body = self.frames.whole(content, b"".join(plan.reasoning))
         if fault is Fault.INVALID_JSON:
             body = body[: max(1, len(body) // 2)]
         if fault is Fault.RESET_MID_STREAM:
@@ -341,11 +402,6 @@ class _Call:
             _abort(self.request, reset=True)
             return response
         return web.Response(status=200, body=body, headers=headers)
-
-
-def _error(status: int, message: str, *, code: str | None = None, param: str | None = None) -> web.Response:
-    return web.Response(status=status, body=wire.error_body(status, message, code=code, param=param),
-                        content_type=wire.JSON_CONTENT_TYPE)
 
 
 async def _trickle(response: web.StreamResponse, start: bytes, byte: bytes) -> None:
@@ -372,12 +428,6 @@ def _abort(request: web.Request, *, reset: bool) -> None:
             except OSError:
                 pass
     transport.abort()
-
-
-def _prompt_tokens(messages: list[object]) -> int:
-    # A rough count (about four characters a token) is all a simulator needs to report.
-    chars = sum(len(m.get("content") or "") for m in messages if isinstance(m, dict) and isinstance(m.get("content"), str))
-    return max(1, round(chars / 4))
 
 
 def _listen(host: str, port: int) -> socket.socket:
