@@ -566,8 +566,10 @@ def test_sim_command_serves_until_interrupted(tmp_path: Path, stop: int) -> None
         first = proc.stdout.readline()  # type: ignore[union-attr]
         assert "serving 2 models at http://127.0.0.1:" in first
         base_url = first.split(" at ")[1].split()[0]
-        listing = [proc.stdout.readline() for _ in range(3)]  # type: ignore[union-attr]
+        listing = [proc.stdout.readline() for _ in range(4)]  # type: ignore[union-attr]
         assert "alpha" in listing[0] and "status 401" in listing[1] and "sim:" in listing[2]
+        root = base_url.removesuffix("/v1")
+        assert f"openai {base_url}, anthropic {root}, gemini {root}, ollama {root}" in listing[3]
         with urllib.request.urlopen(base_url + "/models", timeout=BOUND_S) as r:
             assert [m["id"] for m in json.load(r)["data"]] == ["alpha", "beta"]
         proc.send_signal(stop)

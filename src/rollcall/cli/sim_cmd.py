@@ -37,29 +37,44 @@ _SEED_HELP = "Seed for the simulated randomness (default: the fleet's `seed`, el
 @click.option("--fleet", "fleet_path", metavar="FILE", help=_FLEET_HELP)
 @click.option("--seed", type=int, default=None, help=_SEED_HELP)
 def sim(host: str, port: int, fleet_path: str | None, seed: int | None) -> int:
-    """Serve simulated LLM providers on an OpenAI-compatible API (Ctrl-C stops).
+    """Serve simulated LLM providers on the OpenAI, Anthropic, Gemini and Ollama APIs at once,
+    on one port (Ctrl-C stops).
 
     \b
-    Endpoints: GET /v1/models, POST /v1/chat/completions (streamed or not).
+    Endpoints (base URLs: OpenAI http://HOST:PORT/v1, the others http://HOST:PORT):
+      openai     POST /v1/chat/completions (SSE or not), GET /v1/models
+      anthropic  POST /v1/messages (x-api-key, anthropic-version; SSE or not), GET /v1/models
+                 (with an anthropic-version or x-api-key header)
+      gemini     POST /v1beta/models/MODEL:streamGenerateContent?alt=sse and :generateContent
+                 (x-goog-api-key or ?key=; also under /v1), GET /v1beta/models
+      ollama     POST /api/chat (NDJSON, or "stream": false), GET /api/tags
     Besides the fleet's models, any model named sim:KEY=VALUE,... is served as described:
       sim:ttft=0.2,tps=50,tokens=20,fault=reset_mid_stream
     \b
-    Keys: ttft, jitter (seconds), tps (0 = unpaced), tokens, reasoning (tokens of
-    reasoning_content first), fault, fail_rate (0..1), status, retry_after, after (tokens
-    before a mid-stream fault), text (a fixed answer).
-    Faults: drop, reset_mid_stream, hang, trickle, status (401/403/429/500/503...), html
-    (200 or 403), invalid_json, invalid_utf8, error_event, error_chunk, no_done, empty,
-    endless, huge. `fault=429` is short for `status=429`.
+    Keys: ttft, jitter (seconds), tps (0 = unpaced), tokens, reasoning (reasoning tokens
+    first: reasoning_content, thinking blocks, thought parts, message.thinking), fault,
+    fail_rate (0..1), status, retry_after (seconds a 429 asks for), after (tokens before a
+    mid-stream fault), text (a fixed answer), load (seconds of cold model load on a model's
+    first request; Ollama reports it as load_duration), reason (why filtered/blocked:
+    SAFETY, RECITATION, ...), echo_key (true: error messages quote the request's API key).
+    Faults: drop, reset_mid_stream, hang, trickle, status (401/403/429/500/503, 529 =
+    Anthropic's overloaded_error...), html (200 or 403), invalid_json, invalid_utf8,
+    error_event (the protocol's in-stream error; status picks its type), error_chunk,
+    no_done (no end marker: [DONE], message_stop, the last Gemini chunk, Ollama's done line),
+    empty, endless, huge, filtered (stops after `after` tokens for a safety reason), blocked
+    (the prompt refused, no answer). `fault=429` is short for `status=429`.
     \b
     Example:
       rollcall sim --port 8900 &
       curl -N 127.0.0.1:8900/v1/chat/completions -d '{"model":"swift","stream":true,
         "messages":[{"role":"user","content":"hi"}]}'
+      curl -N 127.0.0.1:8900/api/chat -d '{"model":"thinker",
+        "messages":[{"role":"user","content":"hi"}]}'
     """
     import asyncio
 
     from ..app import new_event_loop
-    from ..sim import SimServer
+    from ..sim import SimServer, protocols
     from ..stop import Abandoned, StopSignals
 
     fleet = _load(fleet_path)
@@ -77,6 +92,7 @@ def sim(host: str, port: int, fleet_path: str | None, seed: int | None) -> int:
             for name, behaviour in fleet.models.items():
                 _say(f"  {name:<{width}}  {behaviour.describe()}")
             _say("  plus any model named sim:KEY=VALUE,... (see rollcall sim --help)")
+            _say("  protocols: " + ", ".join(f"{name} {server.url_for(name)}" for name in protocols.names()))
             if host not in ("127.0.0.1", "localhost", "::1"):
                 click.echo(f"rollcall sim: warning: listening on {host}, not only loopback", err=True)
             await asyncio.Event().wait()  # until SIGINT, SIGTERM or SIGHUP cancels it

@@ -1,11 +1,15 @@
-"""The simulated provider fleet: an OpenAI-compatible server whose models answer fast or slow,
-think first, or fail in every way real providers do — seeded, so runs repeat.
+"""The simulated provider fleet: a server speaking the OpenAI, Anthropic, Gemini and Ollama APIs
+at once, whose models answer fast or slow, think first, or fail in every way real providers do —
+seeded, so runs repeat.
 
     from rollcall.sim import Behaviour, Fleet, SimServer, load_fleet
     async with SimServer(Fleet({"fast": Behaviour(ttft_s=0.05)})) as server:
-        server.base_url          # "http://127.0.0.1:PORT/v1"
+        server.base_url               # "http://127.0.0.1:PORT/v1" (OpenAI)
+        server.url_for("anthropic")   # "http://127.0.0.1:PORT" (also gemini, ollama)
     with run_sim_in_thread(fleet) as base_url: ...     # for sync code and tests
     with run_sim_in_process(fleet) as base_url: ...    # for benchmarks: no shared GIL
+
+The protocols are a registry (rollcall.sim.protocols): one module each, one small interface.
 
 Any model named `sim:key=value,...` (e.g. `sim:ttft=0.2,tps=50,tokens=20,fault=reset_mid_stream`)
 is served with that behaviour without being in the fleet; see behaviour.py for the keys.
