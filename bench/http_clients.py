@@ -31,6 +31,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -262,7 +263,7 @@ RUNNERS = {
 }
 
 
-def worker(name: str, url: str, requests: int, concurrency: int) -> None:
+def worker(name: str, url: str, requests: int, concurrency: int, result: Path) -> None:
     _raise_fd_limit()
     fn, use_uvloop = RUNNERS[name]
     if use_uvloop:
@@ -273,10 +274,9 @@ def worker(name: str, url: str, requests: int, concurrency: int) -> None:
         factory = asyncio.new_event_loop
     with asyncio.Runner(loop_factory=factory) as runner:
         out = runner.run(fn(url, requests, concurrency))
-    # The event loop may leave stdout non-blocking, and a non-blocking pipe takes only 64-128 KiB
-    # per write: the rest of the line (thousands of TTFTs) would be lost.
-    os.set_blocking(sys.stdout.fileno(), True)
-    print(json.dumps(out))
+    # To a file, not stdout: under heavy load the JSON (thousands of TTFTs) came back cut at
+    # 128 KiB through the pipe, a short write lost somewhere between the event loop and print.
+    result.write_text(json.dumps(out))
 
 
 # --- the orchestrator ----------------------------------------------------------------------
@@ -338,13 +338,14 @@ def main() -> int:
     parser.add_argument("--worker", choices=CLIENTS, help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--requests", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.serve:
         SERVERS[args.server](args.ttft, args.tokens)
         return 0
     if args.worker:
-        worker(args.worker, args.url, args.requests, args.concurrency[0])
+        worker(args.worker, args.url, args.requests, args.concurrency[0], args.result)
         return 0
 
     def request_count(c: int, client: str) -> int:
@@ -377,15 +378,17 @@ def main() -> int:
                 for name in args.clients:
                     n = request_count(c, name)
                     server_cpu = _process_cpu_s(server.pid)
-                    proc = subprocess.run(
-                        [sys.executable, __file__, "--worker", name, "--url", url, "--requests", str(n),
-                         "--concurrency", str(c)],
-                        capture_output=True, text=True, timeout=900,
-                    )
-                    if proc.returncode != 0:
-                        print(f"bench: {name} at {c} failed:\n{proc.stderr[-2000:]}", file=sys.stderr)
-                        continue
-                    out = json.loads(proc.stdout.strip().splitlines()[-1])
+                    with tempfile.TemporaryDirectory(prefix="rollcall-bench-") as tmp:
+                        result = Path(tmp) / "result.json"
+                        proc = subprocess.run(
+                            [sys.executable, __file__, "--worker", name, "--url", url, "--requests", str(n),
+                             "--concurrency", str(c), "--result", str(result)],
+                            capture_output=True, text=True, timeout=900,
+                        )
+                        if proc.returncode != 0 or not result.exists():
+                            print(f"bench: {name} at {c} failed:\n{proc.stderr[-2000:]}", file=sys.stderr)
+                            continue
+                        out = json.loads(result.read_text())
                     server_after = _process_cpu_s(server.pid)
                     # Includes the client's warm-up requests: a few out of thousands.
                     out["server_cpu_s"] = (server_after - server_cpu
