@@ -52,11 +52,12 @@ def sim(host: str, port: int, fleet_path: str | None, seed: int | None) -> int:
       sim:ttft=0.2,tps=50,tokens=20,fault=reset_mid_stream
     \b
     Keys: ttft, jitter (seconds), tps (0 = unpaced), tokens, reasoning (reasoning tokens
-    first: reasoning_content, thinking blocks, thought parts, message.thinking), fault,
-    fail_rate (0..1), status, retry_after (seconds a 429 asks for), after (tokens before a
-    mid-stream fault), text (a fixed answer), load (seconds of cold model load on a model's
-    first request; Ollama reports it as load_duration), reason (why filtered/blocked:
-    SAFETY, RECITATION, ...), echo_key (true: error messages quote the request's API key).
+    first, whatever the request asks: reasoning_content, thinking blocks, thought parts,
+    message.thinking), fault, fail_rate (0..1), status, retry_after (seconds a 429 asks
+    for), after (tokens before a mid-stream fault), text (a fixed answer), load (seconds
+    of cold model load on a model's first request; Ollama reports it as load_duration),
+    reason (why filtered/blocked: SAFETY, RECITATION, ...), echo_key (true: error
+    messages quote the request's API key).
     Faults: drop, reset_mid_stream, hang, trickle, status (401/403/429/500/503, 529 =
     Anthropic's overloaded_error...), html (200 or 403), invalid_json, invalid_utf8,
     error_event (the protocol's in-stream error; status picks its type), error_chunk,

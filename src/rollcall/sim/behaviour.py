@@ -70,10 +70,10 @@ class Behaviour:
     ttft_jitter_s: float = 0.0
     tokens_per_s: float = 100.0  # 0 means as fast as the socket takes them
     answer_tokens: int = 20
-    reasoning_tokens: int = 0  # reasoning_content deltas sent before the answer
+    reasoning_tokens: int = 0  # reasoning sent before the answer, whatever the request's thinking settings
     fault: Fault = Fault.NONE
     fail_rate: float | None = None
-    status: int | None = None  # for fault status/html; given alone it implies fault=status
+    status: int | None = None  # for fault status/html (and error_event's type); alone it implies fault=status
     retry_after_s: float | None = None  # Retry-After header on errors; default 7 s on 429
     after_tokens: int | None = None  # tokens before a mid-stream fault; default half the answer
     text: str | None = None  # a fixed answer (split on spaces into tokens) instead of filler words
