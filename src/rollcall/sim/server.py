@@ -133,9 +133,9 @@ class SimServer:
         for protocol in protocols.registered():
             for route in protocol.routes:
                 sharing.setdefault((route.method, route.path, route.action), []).append(protocol)
+        actions = {"chat": self._chat, "models": self._models}
         for (method, path, action), found in sharing.items():
-            serve = self._chat if action == "chat" else self._models
-            app.router.add_route(method, path, _bind(serve, tuple(found)))
+            app.router.add_route(method, path, _bind(actions[action], tuple(found)))
 
     # ---- small endpoints -------------------------------------------------------------------
 
