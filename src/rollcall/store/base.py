@@ -16,8 +16,12 @@ from ..models import ProbeResult
 class StoreError(Exception):
     """The store cannot be used (missing driver, unreadable or newer database, bad run id).
 
-    The message is one line, safe to show (no passwords), and says what to do.
+    The message is one line, safe to show (no passwords), and says what to do. `transient` is
+    True when the store is away for now (a server restarting, a locked or full disk): a
+    long-running writer keeps the data and tries again instead of dropping it.
     """
+
+    transient: bool = False
 
 
 class RunNotFound(StoreError):

@@ -95,6 +95,110 @@ def m002_repeats_and_run_details(db: MigrationDB) -> None:
     db.execute("CREATE INDEX results_started ON results (started_at)")
 
 
+
+@migration
+def m003_watch(db: MigrationDB) -> None:
+    # rollcall watch: rounds are ordinary runs tagged with their round number; the current state
+    # per (target, model, site), incidents, the alert outbox (what was raised and what was sent,
+    # so a restarted watcher repeats nothing) and hourly/daily rollups that `serve` reads instead
+    # of scanning results. `rolled_up` marks runs already counted in the rollups.
+    db.execute("ALTER TABLE runs ADD COLUMN watch_round INTEGER")
+    db.execute("ALTER TABLE runs ADD COLUMN rolled_up INTEGER NOT NULL DEFAULT 0")
+    db.execute("CREATE INDEX runs_rolled_up ON runs (rolled_up, started_at)")
+    db.execute(
+        """CREATE TABLE target_states (
+            target TEXT NOT NULL,
+            model TEXT NOT NULL,
+            site TEXT NOT NULL,
+            kind TEXT NOT NULL DEFAULT '',
+            state TEXT NOT NULL,
+            since TEXT,
+            failed_streak INTEGER NOT NULL DEFAULT 0,
+            bad_streak INTEGER NOT NULL DEFAULT 0,
+            good_streak INTEGER NOT NULL DEFAULT 0,
+            answered_streak INTEGER NOT NULL DEFAULT 0,
+            rounds INTEGER NOT NULL DEFAULT 0,
+            streak_error_kind TEXT,
+            streak_error TEXT,
+            streak_failed INTEGER NOT NULL DEFAULT 0,
+            last_at TEXT,
+            last_ok INTEGER,
+            last_ok_at TEXT,
+            last_error_kind TEXT,
+            last_error TEXT,
+            last_ttft_s DOUBLE PRECISION,
+            last_total_s DOUBLE PRECISION,
+            last_run_id TEXT,
+            incident_id TEXT,
+            PRIMARY KEY (target, model, site)
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE incidents (
+            id TEXT PRIMARY KEY,
+            target TEXT NOT NULL,
+            model TEXT NOT NULL,
+            site TEXT NOT NULL,
+            state TEXT NOT NULL,
+            previous_state TEXT NOT NULL,
+            opened_at TEXT NOT NULL,
+            resolved_at TEXT,
+            duration_s DOUBLE PRECISION,
+            first_error_kind TEXT,
+            first_error TEXT,
+            last_error_kind TEXT,
+            last_error TEXT,
+            failed_rounds INTEGER NOT NULL DEFAULT 0,
+            rounds INTEGER NOT NULL DEFAULT 0,
+            first_run_id TEXT NOT NULL DEFAULT '',
+            last_run_id TEXT NOT NULL DEFAULT '',
+            last_alert_at TEXT
+        )"""
+    )
+    db.execute("CREATE INDEX incidents_opened ON incidents (opened_at)")
+    db.execute("CREATE INDEX incidents_key ON incidents (target, model, site, opened_at)")
+    # At most one open incident per key, whatever two watchers of one site might do.
+    db.execute("CREATE UNIQUE INDEX incidents_one_open ON incidents (target, model, site) WHERE resolved_at IS NULL")
+    db.execute(
+        """CREATE TABLE alerts (
+            id TEXT PRIMARY KEY,
+            alert_id TEXT NOT NULL,
+            incident_id TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            event TEXT NOT NULL,
+            status TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            sent_at TEXT,
+            error TEXT
+        )"""
+    )
+    db.execute("CREATE INDEX alerts_status ON alerts (status, created_at)")
+    db.execute("CREATE INDEX alerts_incident ON alerts (incident_id)")
+    db.execute(
+        """CREATE TABLE rollups (
+            period TEXT NOT NULL,
+            bucket TEXT NOT NULL,
+            target TEXT NOT NULL,
+            model TEXT NOT NULL,
+            site TEXT NOT NULL,
+            probes INTEGER NOT NULL DEFAULT 0,
+            ok INTEGER NOT NULL DEFAULT 0,
+            failed INTEGER NOT NULL DEFAULT 0,
+            cancelled INTEGER NOT NULL DEFAULT 0,
+            errors TEXT NOT NULL DEFAULT '{}',
+            ttft_hist TEXT NOT NULL DEFAULT '{}',
+            total_hist TEXT NOT NULL DEFAULT '{}',
+            ttft_sum DOUBLE PRECISION NOT NULL DEFAULT 0,
+            total_sum DOUBLE PRECISION NOT NULL DEFAULT 0,
+            last_at TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (period, bucket, target, model, site)
+        )"""
+    )
+    db.execute("CREATE INDEX rollups_key ON rollups (target, model, site, period, bucket)")
+    db.execute("CREATE INDEX rollups_bucket ON rollups (period, bucket)")
+
 def newer_database_message(location: str, unknown: Sequence[str]) -> str:
     return (
         f"the history store {location} was written by a newer rollcall (schema steps unknown here: "

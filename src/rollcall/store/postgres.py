@@ -38,13 +38,16 @@ class PostgresStore(SqlStore):
         psycopg = _psycopg()
         super().__init__(location)
         self._errors = psycopg.Error
+        self._away = (psycopg.OperationalError, psycopg.InterfaceError)
         try:
             # autocommit: transactions are explicit (_write), so reads never hold one open.
             self._conn = psycopg.connect(
                 url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S, application_name="rollcall"
             )
         except psycopg.Error as exc:
-            raise StoreError(f"cannot connect to the history store {location}: {_first_line(exc)}") from None
+            error = StoreError(f"cannot connect to the history store {location}: {_first_line(exc)}")
+            error.transient = isinstance(exc, psycopg.OperationalError)
+            raise error from None
         try:
             self._migrate(migrations)
         except BaseException:
@@ -84,6 +87,10 @@ class PostgresStore(SqlStore):
 
     def _before_migrate(self) -> None:
         self.execute("SELECT pg_advisory_xact_lock(?)", (_MIGRATION_LOCK,))
+
+    def _transient(self, exc: Exception) -> bool:
+        # The server restarted, the connection dropped or closed: a new connection may work.
+        return isinstance(exc, self._away) or self._conn.closed
 
     def _close(self) -> None:
         self._conn.close()

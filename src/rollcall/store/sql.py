@@ -93,10 +93,16 @@ class SqlStore:
         raise NotImplementedError
 
     def _wrap(self, exc: Exception) -> StoreError:
-        """A driver error as one safe line."""
+        """A driver error as one safe line, marked transient when trying again later may work."""
         text = str(exc).strip()
         first = text.splitlines()[0] if text else type(exc).__name__
-        return StoreError(f"history store {self.location}: {redact(first)}")
+        error = StoreError(f"history store {self.location}: {redact(first)}")
+        error.transient = self._transient(exc)
+        return error
+
+    def _transient(self, exc: Exception) -> bool:
+        """Whether `exc` says the store is away (locked, disconnected, full), not that the data is bad."""
+        return False
 
     def _before_migrate(self) -> None:
         """Inside the migration transaction: make concurrent openers of a new database queue."""
@@ -140,29 +146,35 @@ class SqlStore:
     def add_results(self, run_id: str, results: Sequence[tuple[int, ProbeResult]]) -> None:
         if not results:
             return
+        with self._lock, self._write():
+            self._insert_results(run_id, results)
+
+    def _insert_results(self, run_id: str, results: Sequence[tuple[int, ProbeResult]]) -> None:
         columns = ("run_id", "seq", *RESULT_FIELDS)
         sql = (
             f"INSERT INTO results ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
             "ON CONFLICT (run_id, seq) DO NOTHING"
         )
-        rows = [_result_row(run_id, seq, r) for seq, r in results]
-        with self._lock, self._write():
-            self.executemany(sql, rows)
+        self.executemany(sql, [_result_row(run_id, seq, r) for seq, r in results])
 
     def finish_run(self, run: RunRecord) -> None:
         with self._lock, self._write():
-            self._insert_run(run)  # in case the start was never recorded
-            self.execute(
-                "UPDATE runs SET started_at = ?, ended_at = ?, wall_s = ?, prompt = ?, settings = ?, "
-                "complete = ?, version = ?, planned = COALESCE(?, planned), loop_lag_max_s = ?, "
-                "skipped = ? WHERE id = ?",
-                (
-                    run.started_at, run.ended_at, run.wall_s, redact(run.prompt) or "",
-                    _settings_json(run.settings), int(run.complete),
-                    run.version, run.planned, run.loop_lag_max_s,
-                    json.dumps(list(run.skipped), default=str), run.id,
-                ),
-            )
+            self._finish_run(run)
+
+    def _finish_run(self, run: RunRecord) -> None:
+        """finish_run inside a transaction the caller holds (the watcher writes a round whole)."""
+        self._insert_run(run)  # in case the start was never recorded
+        self.execute(
+            "UPDATE runs SET started_at = ?, ended_at = ?, wall_s = ?, prompt = ?, settings = ?, "
+            "complete = ?, version = ?, planned = COALESCE(?, planned), loop_lag_max_s = ?, "
+            "skipped = ? WHERE id = ?",
+            (
+                run.started_at, run.ended_at, run.wall_s, redact(run.prompt) or "",
+                _settings_json(run.settings), int(run.complete),
+                run.version, run.planned, run.loop_lag_max_s,
+                json.dumps(list(run.skipped), default=str), run.id,
+            ),
+        )
 
     # -- reading ---------------------------------------------------------------------------
     _COUNTS = (

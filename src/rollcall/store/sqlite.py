@@ -94,5 +94,9 @@ class SQLiteStore(SqlStore):
         except sqlite3.Error as exc:
             raise self._wrap(exc) from None
 
+    def _transient(self, exc: Exception) -> bool:
+        # Locked, busy, disk full, I/O error, cannot open: all OperationalError in sqlite3.
+        return isinstance(exc, sqlite3.OperationalError)
+
     def _close(self) -> None:
         self._conn.close()
