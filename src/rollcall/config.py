@@ -38,6 +38,13 @@ from .redact import display_url, register_secret
 
 CONFIG_ENV = "ROLLCALL_CONFIG"
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# Settings that other modules own and validate (rollcall.watch.settings): admitted here and kept
+# as written in Config.extensions, so this module need not know what they mean.
+EXTENSION_SECTIONS = ("watch", "alert", "push")
+EXTENSION_FIELDS: dict[str, dict[str, tuple[type, ...]]] = {
+    "defaults": {"slo": (dict,)},
+    "target": {"every": (str, int, float), "slo": (dict,)},
+}
 
 
 class ConfigError(ValueError):
@@ -85,14 +92,17 @@ class Config:
     defaults: Defaults = field(default_factory=Defaults)
     targets: tuple[TargetConfig, ...] = ()
     skipped: tuple[Skipped, ...] = ()
+    # As written (variables not yet expanded): {"watch": {...}, "alert": [...], "push": [...],
+    # "defaults": {"slo": ...}, "targets": {name: {"every": ..., "slo": ...}}}.
+    extensions: Mapping[str, Any] = field(default_factory=dict)
 
 
 _DEFAULT_TYPES: dict[str, tuple[type, ...]] = {
     "timeout": (int, float), "prompt": (str,), "concurrency": (int,), "repeat": (int,), "expect": (str,),
     "max_ttft": (int, float), "max_total": (int, float), "require": (list,), "min_ok": (int,),
-    "connect_timeout": (int, float), "first_byte_timeout": (int, float),
+    "connect_timeout": (int, float), "first_byte_timeout": (int, float), **EXTENSION_FIELDS["defaults"],
 }
-_COMMON = {"name": (str,), "kind": (str,), "optional": (bool,)}
+_COMMON = {"name": (str,), "kind": (str,), "optional": (bool,), **EXTENSION_FIELDS["target"]}
 _KIND_FIELDS: dict[str, dict[str, tuple[type, ...]]] = {
     "openai": {**_COMMON, "base_url": (str,), "api_key": (str,), "models": (list,), "model": (str,),
                "headers": (dict,), "stream": (bool,), "extra_body": (dict,)},
@@ -161,6 +171,15 @@ def _expand(value: Any) -> Any:
     return value
 
 
+def expand_env(value: Any, where: str) -> Any:
+    """`${VAR}` in every string of `value` replaced from the environment; ConfigError naming the
+    variable (and `where`) when one is not set."""
+    try:
+        return _expand(value)
+    except _MissingVar as missing:
+        raise ConfigError(f"{where}: environment variable {missing.name} is not set") from None
+
+
 def _str_list(where: str, key: str, value: list[Any]) -> tuple[str, ...]:
     if not all(isinstance(v, str) for v in value):
         raise ConfigError(f"{where}: field {key!r} must be a list of strings, got {value!r}")
@@ -182,7 +201,7 @@ def _parse_defaults(where: str, table: Any) -> Defaults:
         raise ConfigError(f"{where}: [defaults]: field 'min_ok' must be 0 or more")
     if "prompt" in table and not table["prompt"].strip():
         raise ConfigError(f"{where}: [defaults]: field 'prompt' must not be empty")
-    values = dict(table)
+    values = {k: v for k, v in table.items() if k not in EXTENSION_FIELDS["defaults"]}
     if "require" in values:
         values["require"] = _str_list(f"{where}: [defaults]", "require", values["require"])
     for key in ("timeout", "max_ttft", "max_total", "connect_timeout", "first_byte_timeout"):
@@ -237,11 +256,12 @@ def parse_config(text: str, path: str = "<config>") -> Config:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    unknown = set(doc) - {"defaults", "target"}
+    sections = ["defaults", "target", *EXTENSION_SECTIONS]
+    unknown = set(doc) - set(sections)
     if unknown:
         key = sorted(unknown)[0]
-        raise ConfigError(f"{path}: unknown section {key!r}{_suggest(key, ['defaults', 'target'])}; "
-                          "expected [defaults] and [[target]] tables")
+        raise ConfigError(f"{path}: unknown section {key!r}{_suggest(key, sections)}; "
+                          "expected [defaults], [[target]], [watch], [[alert]] and [[push]] tables")
     defaults = _parse_defaults(path, doc.get("defaults", {}))
     raw_targets = doc.get("target", [])
     if not isinstance(raw_targets, list):
@@ -263,7 +283,15 @@ def parse_config(text: str, path: str = "<config>") -> Config:
             raise ConfigError(f"{path}: target {target.name!r}: the name is used twice; names must be unique")
         seen.add(target.name.lower())
         targets.append(target)
-    return Config(path=path, defaults=defaults, targets=tuple(targets), skipped=tuple(skipped))
+    extensions: dict[str, Any] = {name: doc[name] for name in EXTENSION_SECTIONS if name in doc}
+    raw_defaults = doc.get("defaults", {})
+    extensions["defaults"] = {k: raw_defaults[k] for k in EXTENSION_FIELDS["defaults"] if k in raw_defaults}
+    extensions["targets"] = {
+        raw["name"]: {k: raw[k] for k in EXTENSION_FIELDS["target"] if k in raw}
+        for raw in raw_targets if isinstance(raw, dict) and isinstance(raw.get("name"), str)
+    }
+    return Config(path=path, defaults=defaults, targets=tuple(targets), skipped=tuple(skipped),
+                  extensions=extensions)
 
 
 def load_config(path: str | Path) -> Config:

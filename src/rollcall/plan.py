@@ -34,6 +34,9 @@ class Plan:
     targets: list[Target] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     filtered: dict[str, int] = field(default_factory=dict)
+    # Target name -> the config entry it came from (a g4f entry gives one target per provider),
+    # so per-entry settings (watch's `every`, `slo`) reach its targets.
+    origins: dict[str, str] = field(default_factory=dict)
 
 
 def _g4f_entry(entry: TargetConfig, flags: G4FFlags) -> TargetConfig:
@@ -90,6 +93,7 @@ def build_plan(
                 entry.name, entry.base_url, models=(model,) if model is not None else entry.models,
                 api_key=entry.api_key, headers=entry.headers, stream=entry.stream, client=client, **kwargs,
             ))
+            plan.origins[entry.name] = entry.name
             continue
         from .targets.g4f import select_providers, targets_for
 
@@ -97,8 +101,10 @@ def build_plan(
             entry.providers, exclude=entry.exclude, all_providers=entry.all_providers,
             include_auth=entry.include_auth, include_extra=entry.include_extra,
         )
-        plan.targets.extend(targets_for(selection, model=model if model is not None else entry.model,
-                                        include_auth=entry.include_auth))
+        built = targets_for(selection, model=model if model is not None else entry.model,
+                            include_auth=entry.include_auth)
+        plan.targets.extend(built)
+        plan.origins.update((t.name, entry.name) for t in built)
         plan.skipped.extend(selection.skipped)
         for why, count in selection.filtered.items():
             plan.filtered[why] = plan.filtered.get(why, 0) + count

@@ -2,45 +2,19 @@
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from typing import Any
 
 import click
-from click.core import ParameterSource
 
-from .common import RunSettings, fit_to_open_files, human_console, positive, probe_options, run_targets
-
-# Config [defaults] keys and the option each one stands in for when that flag is not given.
-_FROM_DEFAULTS = ("timeout", "prompt", "concurrency", "repeat", "expect", "max_ttft", "max_total", "require", "min_ok",
-                  "connect_timeout", "first_byte_timeout")
+from .common import probe_options, run_targets
+from .selection import resolve, target_options
 
 
 @click.command("run")
-@click.option("-c", "--config", "config_path", metavar="FILE",
-              help="Config file (TOML) with [defaults] and [[target]] tables. Default: $ROLLCALL_CONFIG, "
-                   "./rollcall.toml, or ~/.config/rollcall/rollcall.toml if present.")
-@click.option("--no-config", is_flag=True, help="Ignore any default config file.")
-@click.option("--target", "only", multiple=True, metavar="NAME", help="Only this config target (repeatable).")
-@click.option("-p", "--provider", "providers", multiple=True, metavar="NAME",
-              help="g4f provider to probe (repeatable, any case), or an import path "
-                   "package.module:ClassName for a provider class outside g4f's registry. "
-                   "Named providers are probed even if not working or needing auth.")
-@click.option("-x", "--exclude", multiple=True, metavar="NAME", help="g4f provider to leave out (repeatable).")
-@click.option("--all-providers", is_flag=True, help="Include providers g4f marks as not working.")
-@click.option("--include-auth", is_flag=True,
-              help="Include providers that need a key; keys come from the environment "
-                   "(e.g. GROQ_API_KEY) or g4f's own auth config.")
-@click.option("--include-extra", is_flag=True, help="Also load g4f's extra provider list.")
-@click.option("-m", "--model", default=None, help="Model to ask every target for (default: each one's own).")
-@click.option("--connect-timeout", type=float, default=10.0, show_default=True, callback=positive, metavar="SECONDS",
-              help="HTTP targets: fail with timeout when the connection is not up in time.")
-@click.option("--first-byte-timeout", type=float, default=None, callback=positive, metavar="SECONDS",
-              help="HTTP targets: fail with timeout when no response headers came in time (default: only --timeout).")
+@target_options
 @probe_options(default_timeout=30.0)
 @click.pass_context
-def run(ctx: click.Context, config_path: str | None, no_config: bool, only: tuple[str, ...],
-        providers: tuple[str, ...], exclude: tuple[str, ...], all_providers: bool, include_auth: bool,
-        include_extra: bool, model: str | None, **options: Any) -> int:
+def run(ctx: click.Context, **options: Any) -> int:
     """Probe providers at once and report who answered, how fast, and why the rest failed.
 
     \b
@@ -50,39 +24,7 @@ def run(ctx: click.Context, config_path: str | None, no_config: bool, only: tupl
       rollcall run -c rollcall.toml -o junit:results.xml -o html:report.html
       rollcall run --require Yqcloud --json results.json   (CI: exit 1 if Yqcloud is down)
     """
-    from ..config import ConfigError, default_config_path, load_config
-    from ..plan import G4FFlags, build_plan
-    from ..targets.g4f import SelectionError
-
-    config = None
-    path = config_path or (None if no_config else default_config_path())
-    if path is not None:
-        try:
-            config = load_config(path)
-        except ConfigError as exc:
-            raise click.UsageError(str(exc)) from None
-        for key in _FROM_DEFAULTS:
-            value = getattr(config.defaults, key)
-            if value not in (None, ()) and ctx.get_parameter_source(key) is ParameterSource.DEFAULT:
-                options[key] = value
-    settings = RunSettings.from_options(options)
-    settings.validate()
-    fit_to_open_files(settings)
-
-    chatter = human_console(stderr=True)
-    flags = G4FFlags(providers, exclude, all_providers, include_auth, include_extra)
-    try:
-        with chatter.status("loading targets…", spinner="dots") if chatter.is_terminal else nullcontext():
-            plan = build_plan(config, flags=flags, model=model, only=only, concurrency=settings.concurrency,
-                              connect_timeout_s=options["connect_timeout"],
-                              first_byte_timeout_s=options["first_byte_timeout"])
-    except (SelectionError, ValueError) as exc:
-        raise click.UsageError(str(exc)) from None
-    if not plan.targets:
-        chatter.print("rollcall: nothing to probe (see `rollcall list`)", style="yellow", markup=False)
-    settings.extra = {"model": model, "providers": list(providers), "exclude": list(exclude),
-                      "config": str(path) if path else None}
-    left_out = ", ".join(f"{n} {why}" for why, n in plan.filtered.items())
-    intro = f"Probing {len(plan.targets)} target(s)" + (f" ({left_out} left out)" if left_out else "")
-    links = {t.name: t.provider.url for t in plan.targets if getattr(getattr(t, "provider", None), "url", None)}
-    return run_targets(plan.targets, settings, intro=intro, skipped=plan.skipped, links=links)
+    selection = resolve(ctx, options)
+    plan = selection.plan
+    return run_targets(plan.targets, selection.settings, intro=selection.intro, skipped=plan.skipped,
+                       links=selection.links)

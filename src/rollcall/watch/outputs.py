@@ -1,0 +1,38 @@
+"""`-o FORMAT:PATH` while watching: JSON Lines keeps streaming every result of every round into
+one file; the other formats are rewritten after each round with that round's run."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..models import RunResult
+from ..reports.jsonl import JsonlSink
+from ..reports.outputs import ReportSink, parse_specs
+from ..sinks import Sink
+
+
+class JsonlStream(JsonlSink):
+    """A JsonlSink that stays open across rounds (one file for the whole watch)."""
+
+    def start(self, run_id: str, planned: int) -> None:
+        self._written.clear()  # per round: memory stays flat however long the watch
+        if not self._started:
+            super().start(run_id, planned)
+
+    def finish(self, run: RunResult) -> None:
+        seen = self._written.copy()
+        for r in run.results:
+            if seen[r] > 0:
+                seen[r] -= 1
+            else:
+                self._write(r)
+
+    def close(self) -> None:
+        if self._out is not None and self.path != "-":
+            self._out.close()
+        self._out = None
+
+
+def watch_sinks(specs: Sequence[str]) -> list[Sink]:
+    """Sinks reused by every round (ValueError for a bad spec, before anything runs)."""
+    return [JsonlStream(p.path) if p.format == "jsonl" else ReportSink(p) for p in parse_specs(specs)]

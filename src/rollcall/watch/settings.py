@@ -1,0 +1,301 @@
+"""What `rollcall watch` is told: [watch], [[alert]], [[push]], `slo` in [defaults] and per
+target, per-target `every` (all from Config.extensions), with flags winning over the file.
+Errors are ConfigError sentences naming the file, the table and the field.
+
+    [watch]
+    every = "5m"  fail_after = 3  recover_after = 2  remind = "1h"  keep = "30d"
+    url = "https://status.example"     # where `rollcall serve` runs: alerts link there
+    [[alert]]
+    notify = "discord://ID/TOKEN"      # or webhook = "https://...", or alertmanager = "http://..."
+    targets = ["groq", "g4f/*"]        # optional: only these (target, target/model, entry/target)
+    on = ["down", "up"]                # optional: only these states (down, degraded, up)
+    [[push]]
+    gatus = "http://gatus:8080"  token = "${GATUS_TOKEN}"    # or uptime_kuma = "http://kuma/api/push/T"
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from ..config import Config, ConfigError, expand_env
+from ..redact import register_secret
+from .durations import parse_duration
+from .state import DEFAULT_FAIL_AFTER, DEFAULT_RECOVER_AFTER, Slo, State, Thresholds
+
+ALERT_KINDS = ("notify", "webhook", "alertmanager")
+PUSH_KINDS = ("gatus", "uptime_kuma")
+ALERT_STATES = ("down", "degraded", "up")
+_WATCH_FIELDS = ("every", "fail_after", "recover_after", "remind", "keep", "url")
+_DEFAULTS = {"every": 300.0, "remind": 3600.0, "keep": 30 * 86400.0}
+
+
+@dataclass(frozen=True, slots=True)
+class Selector:
+    """Which targets and states a channel wants. Empty means all."""
+
+    targets: tuple[str, ...] = ()
+    on: frozenset[str] = frozenset()
+
+    def wants(self, target: str, model: str, state: State, origin: str | None = None) -> bool:
+        if self.on and str(state) not in self.on:
+            return False
+        if not self.targets:
+            return True
+        names = [target, f"{target}/{model}"] + ([f"{origin}/{target}", origin] if origin else [])
+        return any(fnmatch.fnmatchcase(n.lower(), p.lower()) for p in self.targets for n in names)
+
+
+@dataclass(frozen=True, slots=True)
+class AlertSpec:
+    kind: str  # one of ALERT_KINDS
+    url: str
+    select: Selector = Selector()
+
+
+@dataclass(frozen=True, slots=True)
+class PushSpec:
+    kind: str  # one of PUSH_KINDS
+    url: str
+    token: str | None = None
+    select: Selector = Selector()
+
+
+@dataclass(frozen=True, slots=True)
+class WatchSettings:
+    every_s: float = _DEFAULTS["every"]
+    thresholds: Thresholds = Thresholds(DEFAULT_FAIL_AFTER, DEFAULT_RECOVER_AFTER)
+    remind_s: float = _DEFAULTS["remind"]
+    keep_s: float = _DEFAULTS["keep"]  # 0: keep every result
+    url: str | None = None
+    slo: Slo = Slo()
+    target_every: Mapping[str, float] = field(default_factory=dict)  # by config entry name
+    target_slo: Mapping[str, Slo] = field(default_factory=dict)
+    alerts: tuple[AlertSpec, ...] = ()
+    pushes: tuple[PushSpec, ...] = ()
+
+    def every_for(self, origin: str | None) -> float:
+        return self.target_every.get(origin or "", self.every_s)
+
+    def slo_for(self, origin: str | None) -> Slo:
+        return self.target_slo.get(origin or "", self.slo)
+
+
+def _suggest(key: str, allowed: Sequence[str]) -> str:
+    close = difflib.get_close_matches(key, allowed, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _unknown(where: str, table: Mapping[str, Any], allowed: Sequence[str]) -> None:
+    for key in table:
+        if key not in allowed:
+            raise ConfigError(f"{where}: unknown field {key!r}{_suggest(key, allowed)}; "
+                              f"known fields: {', '.join(sorted(allowed))}")
+
+
+def _duration(where: str, value: Any, *, positive: bool = False) -> float:
+    try:
+        seconds = parse_duration(value, where)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    if positive and seconds <= 0:
+        raise ConfigError(f"{where}: must be more than 0, got {value!r}")
+    return seconds
+
+
+def _rounds(where: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{where}: must be a whole number of rounds, at least 1; got {value!r}")
+    return value
+
+
+def parse_slo(where: str, table: Any) -> Slo:
+    if not isinstance(table, Mapping):
+        raise ConfigError(f"{where}: must be a table such as {{ ttft = 2.0, total = 10.0 }}")
+    _unknown(where, table, ("ttft", "total"))
+    values = {}
+    for key in ("ttft", "total"):
+        if key in table:
+            value = table[key]
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+            if not ok:
+                raise ConfigError(f"{where}: field {key!r} must be a number of seconds above 0, got {value!r}")
+            values[f"{key}_s"] = float(value)
+    return Slo(**values)
+
+
+def _http_url(where: str, value: Any) -> str:
+    if not isinstance(value, str) or urlsplit(value).scheme not in ("http", "https") or not urlsplit(value).netloc:
+        raise ConfigError(f"{where}: must be an http:// or https:// URL")
+    return value
+
+
+def _looks_secret(part: str) -> bool:
+    # Tokens in URL paths (Slack, Discord, Telegram) mix letters and digits; plain path words
+    # ("api", "alerts", "hooks") do not and must not be scrubbed from every output.
+    return len(part) >= 8 and any(c.isdigit() for c in part) and any(c.isalpha() for c in part)
+
+
+def register_url_secrets(url: str) -> None:
+    """Remember the secret parts of a channel URL (password, query values, token-like path parts
+    and, for notification schemes, a token-like host part), so no output ever shows them."""
+    register_secret(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return
+    register_secret(parts.password)
+    for _, value in parse_qsl(parts.query, keep_blank_values=True):
+        register_secret(value)
+    for piece in (parts.path or "").split("/"):
+        if _looks_secret(piece):
+            register_secret(piece)
+    host = (parts.hostname or "")
+    if parts.scheme not in ("http", "https") and "." not in host and host != "localhost":
+        register_secret(parts.netloc.rpartition("@")[2].split(":")[0])
+    if parts.username and parts.scheme not in ("http", "https"):
+        register_secret(parts.username)
+
+
+def _selector(where: str, table: Mapping[str, Any]) -> Selector:
+    targets = table.get("targets", [])
+    if not isinstance(targets, list) or not all(isinstance(t, str) and t for t in targets):
+        raise ConfigError(f"{where}: field 'targets' must be a list of names or patterns, e.g. [\"groq\", \"g4f/*\"]")
+    on = table.get("on", [])
+    if not isinstance(on, list) or not all(isinstance(s, str) for s in on):
+        raise ConfigError(f"{where}: field 'on' must be a list of states: {', '.join(ALERT_STATES)}")
+    for state in on:
+        if state not in ALERT_STATES:
+            raise ConfigError(f"{where}: field 'on': unknown state {state!r}{_suggest(state, ALERT_STATES)}; "
+                              f"states: {', '.join(ALERT_STATES)}")
+    return Selector(tuple(targets), frozenset(on))
+
+
+def _one_of(where: str, table: Mapping[str, Any], kinds: Sequence[str]) -> str:
+    given = [k for k in kinds if k in table]
+    if len(given) != 1:
+        raise ConfigError(f"{where}: give exactly one of {', '.join(kinds)}"
+                          + (f" (got {', '.join(given)})" if given else ""))
+    return given[0]
+
+
+def parse_alert(where: str, raw: Any) -> AlertSpec:
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{where}: must be a table")
+    _unknown(where, raw, (*ALERT_KINDS, "targets", "on"))
+    kind = _one_of(where, raw, ALERT_KINDS)
+    table = expand_env(dict(raw), where)
+    url = table[kind]
+    if kind == "notify":
+        if not isinstance(url, str) or "://" not in url:
+            raise ConfigError(f"{where}: field 'notify' must be an Apprise URL such as discord://ID/TOKEN")
+    else:
+        _http_url(f"{where}: field {kind!r}", url)
+    register_url_secrets(url)
+    return AlertSpec(kind, url, _selector(where, table))
+
+
+def parse_push(where: str, raw: Any) -> PushSpec:
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{where}: must be a table")
+    _unknown(where, raw, (*PUSH_KINDS, "token", "targets"))
+    kind = _one_of(where, raw, PUSH_KINDS)
+    table = expand_env(dict(raw), where)
+    url = _http_url(f"{where}: field {kind!r}", table[kind])
+    token = table.get("token")
+    if token is not None and (not isinstance(token, str) or not token):
+        raise ConfigError(f"{where}: field 'token' must be a non-empty string")
+    if kind == "gatus" and token is None:
+        raise ConfigError(f"{where}: Gatus external endpoints need the endpoint's token: add token = \"...\"")
+    register_url_secrets(url)
+    register_secret(token)
+    return PushSpec(kind, url, token, _selector(where, table))
+
+
+def from_config(config: Config | None) -> WatchSettings:
+    """Settings from the config file (defaults where it says nothing)."""
+    if config is None:
+        return WatchSettings()
+    where = config.path
+    ext = config.extensions
+    watch = ext.get("watch", {})
+    if not isinstance(watch, Mapping):
+        raise ConfigError(f"{where}: [watch] must be a table")
+    here = f"{where}: [watch]"
+    _unknown(here, watch, _WATCH_FIELDS)
+    values: dict[str, Any] = {}
+    if "every" in watch:
+        values["every_s"] = _duration(f"{here}: field 'every'", watch["every"], positive=True)
+    if "remind" in watch:
+        values["remind_s"] = _duration(f"{here}: field 'remind'", watch["remind"])
+    if "keep" in watch:
+        values["keep_s"] = _duration(f"{here}: field 'keep'", watch["keep"])
+    if "url" in watch:
+        values["url"] = _http_url(f"{here}: field 'url'", watch["url"])
+    thresholds = Thresholds(
+        _rounds(f"{here}: field 'fail_after'", watch.get("fail_after", DEFAULT_FAIL_AFTER)),
+        _rounds(f"{here}: field 'recover_after'", watch.get("recover_after", DEFAULT_RECOVER_AFTER)),
+    )
+    slo = ext.get("defaults", {}).get("slo")
+    if slo is not None:
+        values["slo"] = parse_slo(f"{where}: [defaults]: field 'slo'", slo)
+    every: dict[str, float] = {}
+    slos: dict[str, Slo] = {}
+    for name, fields in ext.get("targets", {}).items():
+        there = f"{where}: target {name!r}"
+        if "every" in fields:
+            every[name] = _duration(f"{there}: field 'every'", fields["every"], positive=True)
+        if "slo" in fields:
+            slos[name] = parse_slo(f"{there}: field 'slo'", fields["slo"])
+    alerts = _tables(ext.get("alert", []), where, "alert")
+    pushes = _tables(ext.get("push", []), where, "push")
+    return WatchSettings(
+        thresholds=thresholds, target_every=every, target_slo=slos,
+        alerts=tuple(parse_alert(f"{where}: [[alert]] #{i}", a) for i, a in enumerate(alerts, 1)),
+        pushes=tuple(parse_push(f"{where}: [[push]] #{i}", p) for i, p in enumerate(pushes, 1)),
+        **values,
+    )
+
+
+def _tables(value: Any, where: str, name: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise ConfigError(f"{where}: {name!r} must be written as [[{name}]] tables")
+    return value
+
+
+def with_flags(
+    settings: WatchSettings,
+    *,
+    every: str | None = None,
+    fail_after: int | None = None,
+    recover_after: int | None = None,
+    remind: str | None = None,
+    keep: str | None = None,
+    notify: Iterable[str] = (),
+    webhook: Iterable[str] = (),
+    alertmanager: Iterable[str] = (),
+) -> WatchSettings:
+    """`settings` with the command line's values: given flags win, channels add to the file's.
+    ConfigError names the flag."""
+    changes: dict[str, Any] = {}
+    if every is not None:
+        changes["every_s"] = _duration("--every", every, positive=True)
+    if remind is not None:
+        changes["remind_s"] = _duration("--remind", remind)
+    if keep is not None:
+        changes["keep_s"] = _duration("--keep", keep)
+    if fail_after is not None or recover_after is not None:
+        changes["thresholds"] = Thresholds(
+            _rounds("--fail-after", fail_after) if fail_after is not None else settings.thresholds.fail_after,
+            _rounds("--recover-after", recover_after) if recover_after is not None
+            else settings.thresholds.recover_after,
+        )
+    extra = [parse_alert(f"--{kind}", {kind: url}) for kind, urls in
+             (("notify", notify), ("webhook", webhook), ("alertmanager", alertmanager)) for url in urls]
+    if extra:
+        changes["alerts"] = (*settings.alerts, *extra)
+    return replace(settings, **changes)

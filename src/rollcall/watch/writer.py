@@ -1,0 +1,174 @@
+"""The store writer: one thread owns the history store while watching and writes each round
+whole, in order, off the event loop.
+
+When the store goes away (PostgreSQL restarting, a disk full, SQLite locked past its timeout)
+the watcher goes on: operations wait in a bounded in-memory buffer, one warning says what is
+wrong, the writer reconnects with backoff and writes everything once the store is back. Within
+the buffer nothing is lost; past it the oldest round is dropped, and that is said too. An
+operation the store refuses for its content (not for being away) is dropped and told once, so
+it cannot block every round behind it.
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ..redact import redact
+
+MAX_BUFFER = 2000  # operations (about one per round, plus delivery updates)
+RECONNECT_MIN_S = 0.25
+RECONNECT_MAX_S = 5.0
+
+Op = Callable[[Any], None]
+
+
+class StoreWriter:
+    """`submit(op)` from anywhere; `op(store)` runs on the writer thread. `close()` flushes."""
+
+    def __init__(
+        self,
+        store: Any,
+        *,
+        reopen: Callable[[], Any] | None = None,
+        warn: Callable[[str], None] = lambda message: None,
+        max_buffer: int = MAX_BUFFER,
+    ) -> None:
+        self.store = store
+        self.location = getattr(store, "location", "the history store")
+        self.reopen = reopen
+        self.warn = warn
+        self.max_buffer = max(1, max_buffer)
+        self.written = 0
+        self.dropped = 0
+        self.write_s = 0.0  # time spent in successful writes (the benchmark reads it)
+        self.away: str | None = None  # why the store is unavailable, while it is
+        self._ops: collections.deque[tuple[str, Op]] = collections.deque()
+        self._cond = threading.Condition()
+        self._closing = False
+        self._stop_now = False
+        self._told: set[str] = set()
+        self._thread = threading.Thread(target=self._loop, name="rollcall-watch-writer", daemon=True)
+        self._thread.start()
+
+    @property
+    def buffered(self) -> int:
+        with self._cond:
+            return len(self._ops)
+
+    def submit(self, what: str, op: Op) -> None:
+        """Queue `op` (`what` names it in messages: "round 12", "delivery updates")."""
+        with self._cond:
+            if self._closing:
+                return
+            if len(self._ops) >= self.max_buffer:
+                lost, _ = self._ops.popleft()
+                self.dropped += 1
+                self._tell_once("full", f"the history store is unavailable and {self.max_buffer} writes are "
+                                        f"waiting; dropping the oldest ({lost}) and any further overflow")
+            self._ops.append((what, op))
+            self._cond.notify()
+
+    def _tell_once(self, key: str, message: str) -> None:
+        if key not in self._told:
+            self._told.add(key)
+            self.warn(message)
+
+    def _loop(self) -> None:
+        delay = RECONNECT_MIN_S
+        while True:
+            with self._cond:
+                while not self._ops and not self._closing:
+                    self._cond.wait()
+                if self._stop_now or (self._closing and not self._ops):
+                    return
+                what, op = self._ops[0]
+            if self.store is None and not self._reconnect():
+                self._pause(delay)
+                delay = min(RECONNECT_MAX_S, delay * 2)
+                continue
+            started = time.perf_counter()
+            try:
+                op(self.store)
+            except Exception as exc:  # noqa: BLE001 - the watcher must outlive its store
+                if self._gone(exc):
+                    self._went_away(exc)
+                    self._pause(delay)
+                    delay = min(RECONNECT_MAX_S, delay * 2)
+                    continue
+                self._pop()
+                self.dropped += 1
+                self._tell_once(f"bad:{type(exc).__name__}",
+                                f"could not store {what}, dropped it: {redact(str(exc)) or type(exc).__name__}")
+                continue
+            self.write_s += time.perf_counter() - started
+            self._pop()
+            self.written += 1
+            delay = RECONNECT_MIN_S
+            if self.away is not None:
+                self.away = None
+                self._told.discard("full")
+                self.warn(f"{self.location} is back; the buffered writes are being stored")
+
+    def _pop(self) -> None:
+        with self._cond:
+            if self._ops:
+                self._ops.popleft()
+
+    def _pause(self, seconds: float) -> None:
+        with self._cond:
+            if not self._stop_now:
+                self._cond.wait(seconds)
+
+    @staticmethod
+    def _gone(exc: Exception) -> bool:
+        return bool(getattr(exc, "transient", False))
+
+    def _went_away(self, exc: Exception) -> None:
+        reason = redact(str(exc)) or type(exc).__name__
+        if self.away is None:
+            self.away = reason
+            self.warn(f"{reason}; keeping results in memory (up to {self.max_buffer} writes) and "
+                      "retrying until it is back")
+        store, self.store = self.store, None
+        if store is not None and self.reopen is not None:
+            try:
+                store.close()
+            except Exception:  # noqa: BLE001 - it is already broken
+                pass
+        elif store is not None:
+            self.store = store  # nothing to reopen with: try the same connection again
+
+    def _reconnect(self) -> bool:
+        if self.reopen is None:
+            return False
+        try:
+            self.store = self.reopen()
+            return True
+        except Exception as exc:  # noqa: BLE001 - still away
+            if self.away is None:
+                self._went_away(exc)
+            return False
+
+    def close(self, timeout_s: float = 5.0) -> int:
+        """Write what is queued (up to `timeout_s`), then stop; returns how many writes were lost.
+        The store itself is closed as well."""
+        with self._cond:
+            self._closing = True
+            self._cond.notify_all()
+        self._thread.join(timeout_s)
+        with self._cond:
+            self._stop_now = True
+            left = len(self._ops)
+            self._ops.clear()
+            self._cond.notify_all()
+        self._thread.join(1.0)
+        if not self._thread.is_alive() and self.store is not None:
+            try:
+                self.store.close()
+            except Exception:  # noqa: BLE001
+                pass
+        return left
