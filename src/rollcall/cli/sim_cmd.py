@@ -13,6 +13,7 @@ import click
 from click.core import ParameterSource
 
 from .common import RunSettings, fit_to_open_files, probe_options, run_targets
+from .watch_cmd import watch_options
 
 DEMO_TIMEOUT_S = 3.0  # the never-answering providers hold the demo this long
 
@@ -48,6 +49,9 @@ def sim(host: str, port: int, fleet_path: str | None, seed: int | None) -> int:
       gemini     POST /v1beta/models/MODEL:streamGenerateContent?alt=sse and :generateContent
                  (x-goog-api-key or ?key=; also under /v1), GET /v1beta/models
       ollama     POST /api/chat (NDJSON, or "stream": false), GET /api/tags
+    While serving, POST /_sim/models/NAME with a JSON object of the keys below switches a
+    model's behaviour ('{"status": 503}' takes it down, '{}' brings it back), and
+    POST /_sim/reload re-reads --fleet.
     Besides the fleet's models, any model named sim:KEY=VALUE,... is served as described:
       sim:ttft=0.2,tps=50,tokens=20,fault=reset_mid_stream
     \b
@@ -81,7 +85,7 @@ def sim(host: str, port: int, fleet_path: str | None, seed: int | None) -> int:
     fleet = _load(fleet_path)
 
     async def serve() -> None:
-        server = SimServer(fleet, host=host, port=port, seed=seed)
+        server = SimServer(fleet, host=host, port=port, seed=seed, fleet_path=fleet_path)
         try:
             await server.start()
         except OSError as exc:
@@ -129,9 +133,13 @@ def _say(line: str) -> None:
 @click.command("demo")
 @click.option("--fleet", "fleet_path", metavar="FILE", help=_FLEET_HELP)
 @click.option("--seed", type=int, default=None, help=_SEED_HELP)
+@click.option("--watch", "as_watch", is_flag=True,
+              help="Watch a few simulated providers instead (as `rollcall watch` does, every 5 s by default) "
+                   "while one of them goes down at round 3 and comes back at round 7.")
 @probe_options(default_timeout=DEMO_TIMEOUT_S)
+@watch_options
 @click.pass_context
-def demo(ctx: click.Context, fleet_path: str | None, seed: int | None, **options: Any) -> int:
+def demo(ctx: click.Context, fleet_path: str | None, seed: int | None, as_watch: bool, **options: Any) -> int:
     """Probe a fleet of simulated providers, offline, and show rollcall's full report.
 
     Starts about twenty simulated OpenAI-compatible providers on a free loopback port (fast,
@@ -145,10 +153,14 @@ def demo(ctx: click.Context, fleet_path: str | None, seed: int | None, **options
       rollcall demo --repeat 6              (flaky fails some of the time)
       rollcall demo --json demo.json        (then: rollcall report demo.json -o html:demo.html)
       rollcall demo --fleet my-fleet.toml   (your own fleet; see rollcall sim --help)
+      rollcall demo --watch --rounds 10     (states, incidents and alerts; add --webhook URL)
     """
     from ..sim import run_sim_in_thread
     from ..sim.demo import demo_targets
 
+    from .watch_cmd import WATCH_PARAMS
+
+    watch_values = {k: options.pop(k) for k in WATCH_PARAMS}
     settings = RunSettings.from_options(options)
     settings.validate()
     fit_to_open_files(settings)
@@ -156,9 +168,40 @@ def demo(ctx: click.Context, fleet_path: str | None, seed: int | None, **options
         settings.no_store = True  # simulated providers do not belong in the history unless asked
     fleet = _load(fleet_path)
     settings.extra = {"demo": True, "seed": seed if seed is not None else fleet.seed, "fleet": fleet_path}
+    given = [k for k in WATCH_PARAMS if ctx.get_parameter_source(k) is ParameterSource.COMMANDLINE]
+    if given and not as_watch:
+        raise click.UsageError(f"--{given[0].replace('_', '-')} is a watch setting: add --watch")
+    if as_watch:
+        return _demo_watch(fleet, fleet_path, seed, settings, watch_values)
     with run_sim_in_thread(fleet, seed=seed) as base_url:
         targets = demo_targets(base_url, fleet, concurrency=settings.concurrency)
         return run_targets(targets, settings, intro=f"Probing {len(targets)} simulated providers at {base_url}")
+
+
+def _demo_watch(fleet: Any, fleet_path: str | None, seed: int | None, settings: RunSettings,
+                values: dict[str, Any]) -> int:
+    from ..config import ConfigError
+    from ..sim import run_sim_in_thread
+    from ..sim.demo import WATCH_SLO, outage_script, watch_fleet
+    from ..watch.settings import WatchSettings, with_flags
+    from ..watch.state import Slo, Thresholds
+    from .watch_cmd import watch_targets
+
+    watched = watch_fleet(fleet, packaged=fleet_path is None)
+    base = WatchSettings(every_s=5.0, thresholds=Thresholds(2, 2), remind_s=0.0, keep_s=0.0, slo=Slo(**WATCH_SLO))
+    try:
+        watch_settings = with_flags(base, every=values["every"], fail_after=values["fail_after"],
+                                    recover_after=values["recover_after"], remind=values["remind"],
+                                    keep=values["keep"], notify=values["notify"], webhook=values["webhook"],
+                                    alertmanager=values["alertmanager"])
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+    with run_sim_in_thread(watched, seed=seed) as base_url:
+        from ..sim.demo import demo_targets
+
+        targets = demo_targets(base_url, watched, concurrency=settings.concurrency)
+        return watch_targets(targets, settings, watch_settings, rounds=values["rounds"], verbose=values["verbose"],
+                             seed=values["jitter_seed"], on_round=outage_script(base_url, watched))
 
 
 COMMANDS: list[click.Command] = [sim, demo]

@@ -20,7 +20,8 @@ STOP_TIMEOUT_S = 10.0
 
 @contextmanager
 def run_sim_in_thread(
-    fleet: Fleet | None = None, seed: int | None = None, host: str = "127.0.0.1", port: int = 0
+    fleet: Fleet | None = None, seed: int | None = None, host: str = "127.0.0.1", port: int = 0,
+    fleet_path: str | None = None,
 ) -> Iterator[str]:
     """`with run_sim_in_thread(fleet) as base_url:` serves until the block ends.
 
@@ -37,7 +38,7 @@ def run_sim_in_thread(
     async def serve() -> None:
         stop = asyncio.Event()
         try:
-            async with SimServer(fleet, host=host, port=port, seed=seed) as server:
+            async with SimServer(fleet, host=host, port=port, seed=seed, fleet_path=fleet_path) as server:
                 ready.set_result((server.base_url, asyncio.get_running_loop(), stop))
                 await stop.wait()
         except BaseException as exc:

@@ -3,7 +3,11 @@ Ollama; see protocols/) on one aiohttp.web port, whose models behave (and misbeh
 Behaviour says.
 
 The pacing, the seeding and every fault mode are written here once; a protocol only supplies
-the bytes (protocols/base.py). Endpoints: each protocol's routes, plus GET / (a short index).
+the bytes (protocols/base.py). Endpoints: each protocol's routes, GET / (a short index), and the
+control endpoints that change the fleet while it serves (so a watcher can see a provider go down
+and come back): POST /_sim/models/{name} with a JSON object of behaviour settings (the fleet
+file's keys; `{}` is the default behaviour), and POST /_sim/reload to re-read the fleet file the
+server was started from.
 Every request that never ends on its own (hang, trickle, endless) ends when the client goes
 away (handler cancellation) or when the server closes (its handlers are cancelled first, so
 closing never waits on them).
@@ -54,8 +58,10 @@ class SimServer:
         host: str = "127.0.0.1",
         port: int = 0,
         seed: int | None = None,
+        fleet_path: str | None = None,
     ) -> None:
         self.fleet = fleet if fleet is not None else Fleet()
+        self.fleet_path = fleet_path
         self.host = host
         self.port = port
         self.seed = seed if seed is not None else self.fleet.seed
@@ -89,6 +95,8 @@ class SimServer:
         app = web.Application()
         app.router.add_get("/", self._index)
         self._add_protocol_routes(app)
+        app.router.add_post("/_sim/models/{name}", self._set_model)
+        app.router.add_post("/_sim/reload", self._reload)
         # handler_cancellation: a handler whose client went away is cancelled, so "forever"
         # faults stop with their client. No access log: it costs time per request.
         runner = web.AppRunner(app, handler_cancellation=True, access_log=None,
@@ -150,6 +158,49 @@ class SimServer:
 
     async def _models(self, protocol: Protocol, request: web.Request) -> web.Response:
         return web.Response(body=protocol.models(self.fleet.names), content_type=JSON_CONTENT_TYPE)
+
+    # ---- changing the fleet while serving -------------------------------------------------
+
+    def set_behaviour(self, name: str, behaviour: Behaviour) -> None:
+        """Serve `name` with `behaviour` from the next request on (adds the model if new)."""
+        self.fleet = Fleet({**self.fleet.models, name: behaviour}, seed=self.fleet.seed)
+
+    def reload(self) -> Fleet:
+        """Re-read the fleet file (FleetError if it cannot be used; the old fleet stays)."""
+        from .fleet import FleetError, load_fleet
+
+        if not self.fleet_path:
+            raise FleetError("this simulator was not started from a fleet file")
+        self.fleet = load_fleet(self.fleet_path)
+        return self.fleet
+
+    async def _set_model(self, request: web.Request) -> web.Response:
+        from .behaviour import from_mapping
+
+        import json
+
+        name = request.match_info["name"]
+        try:
+            body = json.loads(await request.read() or b"{}")
+        except (ValueError, UnicodeDecodeError):
+            return _control_error(400, "the body must be a JSON object of behaviour settings")
+        if not isinstance(body, dict):
+            return _control_error(400, "the body must be a JSON object of behaviour settings")
+        try:
+            behaviour = from_mapping(body, f"model {name!r}")
+            self.set_behaviour(name, behaviour)
+        except (BehaviourError, ValueError) as exc:
+            return _control_error(400, str(exc))
+        return web.json_response({"model": name, "behaviour": behaviour.describe()})
+
+    async def _reload(self, request: web.Request) -> web.Response:
+        from .fleet import FleetError
+
+        try:
+            fleet = self.reload()
+        except FleetError as exc:
+            return _control_error(400, str(exc))
+        return web.json_response({"models": {name: b.describe() for name, b in fleet.models.items()}})
 
     # ---- chat requests ---------------------------------------------------------------------
 
@@ -428,6 +479,11 @@ def _abort(request: web.Request, *, reset: bool) -> None:
             except OSError:
                 pass
     transport.abort()
+
+
+def _control_error(status: int, message: str) -> web.Response:
+    """An error from a control endpoint (`/_sim/...`): OpenAI's error shape, whatever the protocol."""
+    return web.json_response({"error": {"message": message, "type": "invalid_request_error"}}, status=status)
 
 
 def _listen(host: str, port: int) -> socket.socket:

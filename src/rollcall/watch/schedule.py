@@ -24,6 +24,7 @@ class Group:
     every_s: float
     targets: list[Any] = field(default_factory=list)
     rounds: int = 0  # rounds started
+    late: bool = False  # whether the last round outlasted its interval
     next_at: float = 0.0  # monotonic time the next round is due
     rng: random.Random = field(default_factory=random.Random)
 

@@ -60,6 +60,13 @@ class RoundView:
             self._print(Text(f"  alerts -> {label}", style="dim"))
         self._print(Text(f"  history -> {store}" if store else "  history: not recorded (--no-store)", style="dim"))
 
+    # The Sink methods a round's Fanout calls; only `result` shows anything (with --verbose).
+    def start(self, run_id: str, planned: int) -> None:
+        pass
+
+    def finish(self, run: RunResult) -> None:
+        pass
+
     def result(self, result: ProbeResult) -> None:
         if self.verbose:
             from ..reports.table import result_line
@@ -67,7 +74,7 @@ class RoundView:
             self._print(result_line(result), no_wrap=True)
 
     def round(self, number: int, run: RunResult, changes: RoundChanges, *, late_s: float = 0.0,
-              every_s: float = 0.0, cut: bool = False) -> None:
+              every_s: float = 0.0, cut: bool = False, was_late: bool = False) -> None:
         counted = [r for r in run.results if str(r.error_kind) != "cancelled"]
         ok = sum(1 for r in counted if r.ok)
         failed = len(counted) - ok
@@ -96,10 +103,14 @@ class RoundView:
             if reason and transition.current is not State.UP:
                 line.append(f"  {reason}", style="red" if transition.current is State.DOWN else "yellow")
             self._print(line, no_wrap=True)
-        if late_s > 0 and not self.quiet:
+        if self.quiet or late_s > 0 and was_late:
+            return  # said when it began; said again when it ends
+        if late_s > 0:
             self._print(Text(f"  round {number} took {run.wall_s:.1f} s, over its {format_duration(every_s)} "
-                             f"interval: the next round for these targets starts {late_s:.1f} s late",
-                             style="yellow"))
+                             f"interval: the next round for these targets starts {late_s:.1f} s late "
+                             "(rounds never overlap)", style="yellow"))
+        elif was_late:
+            self._print(Text(f"  round {number} fit its {format_duration(every_s)} interval again", style="dim"))
 
     def warn(self, message: str) -> None:
         self._print(Text(f"rollcall: warning: {one_line(message)}", style="yellow"))

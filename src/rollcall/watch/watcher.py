@@ -157,7 +157,8 @@ class Watcher:
             started = time.monotonic()
             run, cut = await self._probe(group, number, stop)
             late = group.schedule_next(started, time.monotonic())
-            self._after_round(group, number, run, late_s=late, cut=cut)
+            was_late, group.late = group.late, late > 0
+            self._after_round(group, number, run, late_s=late, cut=cut, was_late=was_late)
 
     async def _probe(self, group: Group, number: int, stop: asyncio.Event) -> tuple[RunResult, bool]:
         settings = {**self.run_settings, "watch": {"round": number, "every_s": group.every_s}}
@@ -185,7 +186,8 @@ class Watcher:
         fanout.finish(run)
         return run, cut
 
-    def _after_round(self, group: Group, number: int, run: RunResult, *, late_s: float, cut: bool) -> None:
+    def _after_round(self, group: Group, number: int, run: RunResult, *, late_s: float, cut: bool,
+                     was_late: bool = False) -> None:
         started = time.perf_counter()
         changes = self.ledger.apply(run, number)
         deliveries: list[tuple[ChannelEntry, Alert]] = []
@@ -220,7 +222,7 @@ class Watcher:
         self.summary.opened += sum(1 for a in changes.alerts if a.event is EventKind.OPENED)
         self.summary.last_run = run
         self.summary.bookkeeping_s += time.perf_counter() - started
-        self.view.round(number, run, changes, late_s=late_s, every_s=group.every_s, cut=cut)
+        self.view.round(number, run, changes, late_s=late_s, every_s=group.every_s, cut=cut, was_late=was_late)
         if self.on_round is not None:
             self.on_round(number, run, changes)
 

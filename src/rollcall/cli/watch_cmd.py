@@ -1,0 +1,208 @@
+"""`rollcall watch` (keep probing, track states, open incidents, alert) and `rollcall incidents`.
+
+Thin: `watch` takes every target, filter and output option `run` takes (cli/selection.py,
+cli/common.py) plus the watch settings, and hands a WatchJob to rollcall.watch.app.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from .common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, RunSettings, human_console, positive, probe_options
+from .selection import resolve, target_options
+
+WATCH_PARAMS = ("every", "fail_after", "recover_after", "remind", "keep", "notify", "webhook", "alertmanager",
+                 "rounds", "verbose", "jitter_seed")
+
+
+def watch_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option("--every", metavar="DURATION",
+                     help="Time between rounds: 30s, 5m, 1h ... [default: [watch] every, else 5m]. "
+                          "Targets may set their own (`every` in a [[target]])."),
+        click.option("--fail-after", type=int, callback=positive, metavar="N",
+                     help="Consecutive failed (or over-SLO) rounds before a target is down (or degraded) [default: 3]."),
+        click.option("--recover-after", type=int, callback=positive, metavar="N",
+                     help="Consecutive good rounds before it is up again [default: 2]."),
+        click.option("--remind", metavar="DURATION",
+                     help="Repeat a still-open alert at most this often; 0 never [default: 1h]."),
+        click.option("--keep", metavar="DURATION",
+                     help="Prune results older than this while watching (daily rollups stay); 0 keeps all "
+                          "[default: 30d]."),
+        click.option("--notify", multiple=True, metavar="URL",
+                     help="Alert through Apprise (repeatable): slack://, discord://, tgram://, mailto://, ntfy://, "
+                          "json://... (pip install 'rollcall[watch]')."),
+        click.option("--webhook", multiple=True, metavar="URL",
+                     help="POST rollcall's alert JSON (schema rollcall.alert/1) here (repeatable)."),
+        click.option("--alertmanager", multiple=True, metavar="URL",
+                     help="Send alerts to Prometheus Alertmanager at this base URL, API v2 (repeatable)."),
+        click.option("--rounds", type=int, callback=positive, metavar="N",
+                     help="Stop after N rounds (of each interval group); default: until stopped."),
+        click.option("-v", "--verbose", is_flag=True, help="Print every probe's line, not only rounds and changes."),
+        click.option("--jitter-seed", type=int, default=None, hidden=True, help="Seed the jitter between rounds."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+@click.command("watch", short_help="Keep probing: track each target's state, open incidents, alert.")
+@target_options
+@probe_options(default_timeout=30.0)
+@watch_options
+@click.pass_context
+def watch(ctx: click.Context, **options: Any) -> int:
+    """Probe the targets every few minutes, forever: know when each one goes down or gets slow,
+    and when it comes back, and say so once.
+
+    \b
+    A target is down after --fail-after failed rounds in a row, degraded after as many answers
+    over its SLO ([defaults] slo = { ttft = 2.0, total = 10.0 }), and up again after
+    --recover-after good rounds. Each change opens or resolves an incident
+    (`rollcall incidents`) and alerts every channel once; reminders follow at most every
+    --remind. Every round is recorded in the history like a run. SIGTERM or Ctrl-C stops.
+    \b
+    Examples:
+      rollcall watch -c rollcall.toml                       every 5 minutes, forever
+      rollcall watch -c rollcall.toml --every 1m --notify 'discord://ID/TOKEN'
+      rollcall watch --every 10m -p Yqcloud -p PollinationsAI --webhook https://hooks.example/rc
+    \b
+    Exit codes: 0 stopped by SIGTERM, or --rounds done with every requirement met; 1 a
+    requirement failed in the last round; 2 bad usage or config; 130 Ctrl-C.
+    """
+    from ..config import ConfigError
+    from ..watch.settings import from_config, with_flags
+
+    watch_values = {k: options.pop(k) for k in WATCH_PARAMS}
+    selection = resolve(ctx, options)
+    try:
+        settings = with_flags(
+            from_config(selection.config), every=watch_values["every"], fail_after=watch_values["fail_after"],
+            recover_after=watch_values["recover_after"], remind=watch_values["remind"], keep=watch_values["keep"],
+            notify=watch_values["notify"], webhook=watch_values["webhook"],
+            alertmanager=watch_values["alertmanager"],
+        )
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+    plan = selection.plan
+    return watch_targets(
+        plan.targets, selection.settings, settings, origins=plan.origins, skipped=plan.skipped,
+        rounds=watch_values["rounds"], verbose=watch_values["verbose"], seed=watch_values["jitter_seed"],
+    )
+
+
+def watch_targets(
+    targets: Any, run: RunSettings, settings: Any, *, origins: dict[str, str] | None = None, skipped: Any = (),
+    rounds: int | None = None, verbose: bool = False, seed: int | None = None, on_round: Any = None,
+) -> int:
+    """Watch `targets` (shared by `watch` and `demo --watch`); returns the exit code."""
+    from .. import checks
+    from ..reports import outputs
+    from ..store import StoreError, default_site, open_store, open_store_for_run
+    from ..watch.app import WatchJob, run_watch
+    from .common import _checks
+
+    run.validate()
+    answer_checks = _checks(run)
+    specs = run.report_specs
+    try:
+        outputs.parse_specs(specs)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    console = human_console(stderr=outputs.uses_stdout(specs))
+    store = None
+    if not run.no_store:
+        try:
+            store, warning = open_store_for_run(run.store_location)
+        except StoreError as exc:
+            raise click.UsageError(str(exc)) from None
+        if warning:
+            console.print(f"rollcall: warning: {warning}", style="yellow", highlight=False)
+    location = run.store_location
+    job = WatchJob(
+        targets=targets, settings=settings, site=run.site or default_site(),
+        runner_options={"prompt": run.prompt, "timeout_s": run.timeout, "concurrency": run.concurrency,
+                        "repeat": run.repeat, "checks": answer_checks, "skipped": tuple(skipped)},
+        run_settings=dict(run.extra), origins=dict(origins or {}), store=store,
+        reopen=(lambda: open_store(location)) if store is not None else None,
+        outputs=specs, rounds=rounds, seed=seed, verbose=verbose, quiet=run.quiet, on_round=on_round,
+    )
+    try:
+        end = run_watch(job, console)
+    except StoreError as exc:
+        raise click.UsageError(str(exc)) from None
+    except ValueError as exc:  # a channel that cannot be used (Apprise missing, a URL it rejects)
+        raise click.UsageError(str(exc)) from None
+    summary = end.summary
+    how = {signal.SIGTERM: " (SIGTERM)", signal.SIGINT: " (interrupted)"}.get(end.signal, "")
+    if not run.quiet or end.signal is not None:
+        console.print(
+            f"rollcall: watch stopped{how} after {summary.rounds} round(s): {summary.opened} incident(s) opened, "
+            f"{summary.resolved} resolved, {summary.alerts} alert(s) raised", style="dim", highlight=False,
+        )
+    if end.signal == signal.SIGINT:
+        return EXIT_INTERRUPTED
+    if end.signal is not None or summary.last_run is None:
+        return EXIT_OK
+    unmet = checks.Requirements(run.require, run.min_ok).unmet(summary.last_run)
+    for problem in unmet:
+        print(f"rollcall: requirement failed in the last round: {problem}", file=sys.stderr)
+    return EXIT_FAILED if unmet else EXIT_OK
+
+
+@click.command("incidents", short_help="Incidents: what is or was down or degraded, since when, why.")
+@click.option("--open", "open_only", is_flag=True, help="Only incidents still open.")
+@click.option("--since", default="7d", show_default=True, metavar="WHEN",
+              help="Incidents open at any time since then: 30m, 12h, 7d, 2w, an ISO date/time (UTC), or 'all'.")
+@click.option("--site", metavar="NAME", help="Only incidents seen from this site.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (schema rollcall.incidents/1) instead of a table.")
+@click.option("--store", "store_location", metavar="PATH|URL", envvar="ROLLCALL_STORE",
+              help="History store: a SQLite file or a postgresql:// URL (default: $ROLLCALL_STORE, else "
+                   "$XDG_DATA_HOME/rollcall/history.sqlite3).")
+def incidents(open_only: bool, since: str, site: str | None, as_json: bool, store_location: str | None) -> int:
+    """Incidents recorded by `rollcall watch`, newest first: target, model, site, state, when it
+    opened and resolved, how many rounds failed, the first and the latest error."""
+    from ..store import StoreError, watchdb
+    from ..store.queries import parse_since
+    from .store_cmd import StoreProblem, _open
+
+    try:
+        since_at = parse_since(since)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    store = _open(store_location)
+    found: list[Any] = []
+    location = None
+    if store is not None:
+        try:
+            with store:
+                location = store.location
+                found = watchdb.list_incidents(watchdb.require_schema(store), open_only=open_only,
+                                               since=since_at, site=site)
+        except StoreError as exc:
+            raise StoreProblem(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps({"schema": "rollcall.incidents/1", "store": location, "since": since_at,
+                               "open_only": open_only, "incidents": [i.to_dict() for i in found]},
+                              ensure_ascii=False, indent=2))
+        return EXIT_OK
+    if not found:
+        what = "open incidents" if open_only else "incidents"
+        window = "" if since_at is None else f" since {since_at[:16].replace('T', ' ')} UTC"
+        click.echo(f"rollcall: no {what}{window}" + (f" in {location}" if location else ""), err=True)
+        return EXIT_OK
+    from rich.console import Console
+
+    from ..watch.render import incidents_table
+
+    Console(highlight=False).print(incidents_table(found))
+    return EXIT_OK
+
+
+COMMANDS: list[click.Command] = [watch, incidents]

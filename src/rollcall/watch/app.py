@@ -1,0 +1,150 @@
+"""Running a watch from synchronous code: the parts wired together, the event loop, signals.
+
+SIGTERM and SIGINT cut the rounds under way (finished probes kept, unfinished ones stored as
+`cancelled`), give queued alerts and writes a short grace, and return; a second signal leaves at
+once. `run_watch` says which signal ended it, so the command line can exit 0 on SIGTERM (what
+service managers expect) and 130 on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from rich.console import Console
+
+from .ledger import Ledger
+from .settings import WatchSettings
+from .view import RoundView
+from .watcher import ChannelEntry, WatchSummary, Watcher
+
+DELIVERY_GRACE_S = 0.5  # after a stop: queued alerts get this long (stored ones go out next start)
+WRITER_GRACE_S = 1.5  # after a stop: queued writes get this long
+
+
+@dataclass
+class WatchJob:
+    """Everything one watch needs, resolved by the caller (the command line, a test, a benchmark)."""
+
+    targets: Sequence[Any]
+    settings: WatchSettings
+    site: str
+    runner_options: dict[str, Any] = field(default_factory=dict)  # Runner keyword arguments
+    run_settings: dict[str, Any] = field(default_factory=dict)  # recorded with each round
+    origins: dict[str, str] = field(default_factory=dict)
+    store: Any = None  # an open Store, or None for --no-store
+    reopen: Callable[[], Any] | None = None  # opens the store again after an outage
+    outputs: Sequence[str] = ()
+    rounds: int | None = None
+    seed: int | None = None
+    verbose: bool = False
+    quiet: bool = False
+    on_round: Callable[..., Any] | None = None
+    delivery_options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class WatchEnd:
+    summary: WatchSummary
+    signal: int | None  # the signal that stopped it, None when --rounds ran out
+    unsent: int = 0  # deliveries still queued at the end (stored alerts are resent next start)
+    unwritten: int = 0  # writes the store never got
+
+
+def build(job: WatchJob, view: RoundView) -> Watcher:
+    """The Watcher for `job`: state and undelivered alerts loaded from the store, channels made.
+    ValueError (a sentence) for a channel that cannot be used; StoreError if the store fails."""
+    from ..store import watchdb
+    from .channels import make_channel
+    from .push import Pusher
+    from .writer import StoreWriter
+
+    tracked: dict = {}
+    incidents: list = []
+    pending: list = []
+    if job.store is not None:
+        store = watchdb.require_schema(job.store)
+        tracked = watchdb.load_states(store, job.site)
+        incidents = watchdb.list_incidents(store, open_only=True, site=job.site)
+        pending = watchdb.pending_alerts(store, job.site)
+    settings = job.settings
+    ledger = Ledger(
+        job.site, thresholds=settings.thresholds,
+        slo_for=lambda target: settings.slo_for(job.origins.get(target, target)),
+        remind_s=settings.remind_s, base_url=settings.url, tracked=tracked, incidents=incidents,
+    )
+    channels = [ChannelEntry(make_channel(spec), spec.select) for spec in settings.alerts]
+    pushers = [Pusher(spec, job.origins) for spec in settings.pushes]
+    from .outputs import watch_sinks
+
+    sinks = watch_sinks(job.outputs)
+    writer = StoreWriter(job.store, reopen=job.reopen, warn=view.warn) if job.store is not None else None
+    watcher = Watcher(
+        job.targets, settings=settings, ledger=ledger, view=view, runner_options=job.runner_options,
+        run_settings=job.run_settings, origins=job.origins, writer=writer, channels=channels, pushers=pushers,
+        sinks=sinks, rounds=job.rounds, seed=job.seed, on_round=job.on_round, delivery_options=job.delivery_options,
+    )
+    watcher.resume(pending)
+    return watcher
+
+
+async def _watch(watcher: Watcher) -> tuple[WatchSummary, int | None, int]:
+    stop = asyncio.Event()
+    got: list[int] = []
+    loop = asyncio.get_running_loop()
+
+    def on_signal(signum: int) -> None:
+        if got:  # asked twice: leave now, whatever is still queued
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(0 if got[0] == signal.SIGTERM else 130)
+        got.append(signum)
+        stop.set()
+
+    installed = []
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(signum, on_signal, signum)
+            installed.append(signum)
+        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or no signals here
+            pass
+    try:
+        summary = await watcher.run(stop)
+    finally:
+        unsent = await watcher.close(DELIVERY_GRACE_S)
+        for signum in installed:
+            loop.remove_signal_handler(signum)
+    return summary, (got[0] if got else None), unsent
+
+
+def run_watch(job: WatchJob, console: Console | None = None) -> WatchEnd:
+    """Watch until --rounds ran out or a signal came; every round recorded as it ends."""
+    from ..app import new_event_loop
+
+    view = RoundView(console or Console(stderr=True), verbose=job.verbose, quiet=job.quiet)
+    watcher = build(job, view)
+    groups: dict[float, int] = {}
+    for target in job.targets:
+        every = job.settings.every_for(job.origins.get(target.name, target.name))
+        groups[every] = groups.get(every, 0) + sum(1 for _ in target.models)
+    view.intro(len(job.targets), list(groups.items()), fail_after=job.settings.thresholds.fail_after,
+               recover_after=job.settings.thresholds.recover_after, site=job.site,
+               channels=[e.channel.label for e in watcher.channels] + [p.label for p in watcher.pushers],
+               store=getattr(job.store, "location", None))
+    try:
+        with asyncio.Runner(loop_factory=new_event_loop) as runner:
+            summary, stopped_by, unsent = runner.run(_watch(watcher))
+    finally:
+        unwritten = watcher.writer.close(WRITER_GRACE_S) if watcher.writer is not None else 0
+        for sink in watcher.sinks:
+            close = getattr(sink, "close", None)
+            if close is not None:
+                close()
+    if unwritten:
+        view.warn(f"{unwritten} write(s) could not reach the history store before the end and are lost")
+    return WatchEnd(summary, stopped_by, unsent, unwritten)
