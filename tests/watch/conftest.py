@@ -1,103 +1,14 @@
-"""Watch fixtures: a loopback HTTP receiver that records what it is sent (webhooks, Apprise's
-json://, Gatus, Uptime Kuma), a simulator whose models tests switch, and a way to run a watch."""
+"""Watch fixtures (helpers in watch_helpers.py)."""
 
 from __future__ import annotations
 
-import asyncio
-import io
-import json
-import threading
-import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Any
 
 import pytest
-from rich.console import Console
-
-
-@dataclass
-class Received:
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-@dataclass
-class Receiver:
-    url: str = ""
-    requests: list[Received] = field(default_factory=list)
-    status: int = 200  # what it answers; set to 500 to play a broken receiver
-    _cond: threading.Condition = field(default_factory=threading.Condition)
-
-    def wait_for(self, count: int, timeout: float = 30.0) -> list[Received]:
-        with self._cond:
-            self._cond.wait_for(lambda: len(self.requests) >= count, timeout)
-            return list(self.requests)
-
-
-@contextmanager
-def run_receiver() -> Iterator[Receiver]:
-    from aiohttp import web
-
-    from rollcall.sim.server import _listen
-
-    receiver = Receiver()
-    ready = threading.Event()
-    state: dict[str, Any] = {}
-
-    async def handle(request: web.Request) -> web.Response:
-        body = await request.read()
-        with receiver._cond:
-            receiver.requests.append(Received(request.method, request.path, dict(request.query),
-                                              dict(request.headers), body))
-            receiver._cond.notify_all()
-        return web.json_response({"ok": receiver.status < 300}, status=receiver.status)
-
-    async def serve() -> None:
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", handle)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        sock = _listen("127.0.0.1", 0)
-        await web.SockSite(runner, sock).start()
-        receiver.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        stop = asyncio.Event()
-        state["loop"], state["stop"] = asyncio.get_running_loop(), stop
-        ready.set()
-        await stop.wait()
-        await runner.cleanup()
-
-    thread = threading.Thread(target=lambda: asyncio.run(serve()), daemon=True)
-    thread.start()
-    assert ready.wait(10)
-    try:
-        yield receiver
-    finally:
-        state["loop"].call_soon_threadsafe(state["stop"].set)
-        thread.join(10)
+from watch_helpers import Receiver, run_receiver
 
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
     with run_receiver() as r:
         yield r
-
-
-def switch(base_url: str, model: str, **settings: Any) -> None:
-    """Change a simulated model's behaviour through the simulator's control endpoint."""
-    root = base_url.rsplit("/v1", 1)[0]
-    request = urllib.request.Request(f"{root}/_sim/models/{model}", data=json.dumps(settings).encode(),
-                                     headers={"Content-Type": "application/json"}, method="POST")
-    with urllib.request.urlopen(request, timeout=10) as response:
-        assert response.status == 200
-
-
-def text_console() -> Console:
-    return Console(file=io.StringIO(), width=200, color_system=None, force_terminal=False)

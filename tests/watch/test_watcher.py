@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 
-from conftest import switch, text_console
+from watch_helpers import switch, text_console
 
 from rollcall.sim import Behaviour, Fleet, run_sim_in_thread
 from rollcall.store import open_store, watchdb

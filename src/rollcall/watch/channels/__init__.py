@@ -56,7 +56,7 @@ def channel_label(kind: str, url: str) -> str:
     except ValueError:
         return f"{kind} (unreadable URL)"
     if parts.scheme not in ("http", "https") and ("." not in host and host != "localhost"):
-        host, port = "", ""  # discord://ID/TOKEN: the "host" is a token
+        return f"{kind} {parts.scheme}://…"  # discord://ID/TOKEN: the "host" is a token
     rest = "/…" if (parts.path not in ("", "/") or parts.query) else ""
     return f"{kind} {parts.scheme}://{host}{port}{rest}"
 
