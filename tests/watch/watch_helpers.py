@@ -10,7 +10,7 @@ import json
 import os
 import threading
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -106,3 +106,62 @@ def switch(base_url: str, model: str, **settings: Any) -> None:
 
 def text_console() -> Console:
     return Console(file=io.StringIO(), width=200, color_system=None, force_terminal=False)
+
+
+class Proc:
+    """A `rollcall` subprocess whose output lines (stdout and stderr merged) are read as they come."""
+
+    def __init__(self, env: dict[str, str], *args: str) -> None:
+        import subprocess
+        import sys
+
+        self.lines: list[str] = []
+        self._cond = threading.Condition()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "rollcall", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, text=True, env={**env, "PYTHONUNBUFFERED": "1"},
+        )
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            with self._cond:
+                self.lines.append(line.rstrip("\n"))
+                self._cond.notify_all()
+
+    def wait_line(self, needle: str, timeout: float = 60.0, count: int = 1) -> str:
+        def found() -> list[str]:
+            return [line for line in self.lines if needle in line]
+
+        with self._cond:
+            self._cond.wait_for(lambda: len(found()) >= count or self.proc.poll() is not None, timeout)
+            hits = found()
+        assert len(hits) >= count, f"{needle!r} not seen ({count}x); output so far:\n" + "\n".join(self.lines)
+        return hits[count - 1]
+
+    def wait(self, timeout: float = 60.0) -> int:
+        code = self.proc.wait(timeout)
+        self._reader.join(10)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+        return code
+
+    @property
+    def output(self) -> str:
+        with self._cond:
+            return "\n".join(self.lines)
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.wait(10)
+
+
+def sim_config(path: Any, base_url: str, models: Sequence[str], extra: str = "") -> str:
+    """A rollcall.toml with one openai target per simulated model."""
+    text = "".join(f'[[target]]\nname = "{m}"\nkind = "openai"\nbase_url = "{base_url}"\nmodel = "{m}"\n\n'
+                   for m in models)
+    path.write_text(extra + "\n" + text)
+    return str(path)
