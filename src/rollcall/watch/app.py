@@ -54,6 +54,7 @@ class WatchEnd:
     signal: int | None  # the signal that stopped it, None when --rounds ran out
     unsent: int = 0  # deliveries still queued at the end (stored alerts are resent next start)
     unwritten: int = 0  # writes the store never got
+    writer_s: float = 0.0  # time the store writer spent writing (off the event loop)
 
 
 def build(job: WatchJob, view: RoundView) -> Watcher:
@@ -147,4 +148,5 @@ def run_watch(job: WatchJob, console: Console | None = None) -> WatchEnd:
                 close()
     if unwritten:
         view.warn(f"{unwritten} write(s) could not reach the history store before the end and are lost")
-    return WatchEnd(summary, stopped_by, unsent, unwritten)
+    writer_s = watcher.writer.write_s if watcher.writer is not None else 0.0
+    return WatchEnd(summary, stopped_by, unsent, unwritten, writer_s)

@@ -47,6 +47,7 @@ class StoreWriter:
         self.write_s = 0.0  # time spent in successful writes (the benchmark reads it)
         self.away: str | None = None  # why the store is unavailable, while it is
         self._ops: collections.deque[tuple[str, Op]] = collections.deque()
+        self._current: tuple[str, Op] | None = None  # taken off the queue, being written
         self._cond = threading.Condition()
         self._closing = False
         self._stop_now = False
@@ -57,7 +58,7 @@ class StoreWriter:
     @property
     def buffered(self) -> int:
         with self._cond:
-            return len(self._ops)
+            return len(self._ops) + (self._current is not None)
 
     def submit(self, what: str, op: Op) -> None:
         """Queue `op` (`what` names it in messages: "round 12", "delivery updates")."""
@@ -85,8 +86,9 @@ class StoreWriter:
                     self._cond.wait()
                 if self._stop_now or (self._closing and not self._ops):
                     return
-                what, op = self._ops[0]
+                what, op = self._current = self._ops.popleft()
             if self.store is None and not self._reconnect():
+                self._put_back()
                 self._pause(delay)
                 delay = min(RECONNECT_MAX_S, delay * 2)
                 continue
@@ -96,16 +98,17 @@ class StoreWriter:
             except Exception as exc:  # noqa: BLE001 - the watcher must outlive its store
                 if self._gone(exc):
                     self._went_away(exc)
+                    self._put_back()
                     self._pause(delay)
                     delay = min(RECONNECT_MAX_S, delay * 2)
                     continue
-                self._pop()
+                self._done()
                 self.dropped += 1
                 self._tell_once(f"bad:{type(exc).__name__}",
                                 f"could not store {what}, dropped it: {redact(str(exc)) or type(exc).__name__}")
                 continue
             self.write_s += time.perf_counter() - started
-            self._pop()
+            self._done()
             self.written += 1
             delay = RECONNECT_MIN_S
             if self.away is not None:
@@ -113,10 +116,16 @@ class StoreWriter:
                 self._told.discard("full")
                 self.warn(f"{self.location} is back; the buffered writes are being stored")
 
-    def _pop(self) -> None:
+    def _done(self) -> None:
         with self._cond:
-            if self._ops:
-                self._ops.popleft()
+            self._current = None
+
+    def _put_back(self) -> None:
+        """The write failed because the store is away: it stays first in line."""
+        with self._cond:
+            if self._current is not None:
+                self._ops.appendleft(self._current)
+                self._current = None
 
     def _pause(self, seconds: float) -> None:
         with self._cond:
@@ -162,7 +171,7 @@ class StoreWriter:
         self._thread.join(timeout_s)
         with self._cond:
             self._stop_now = True
-            left = len(self._ops)
+            left = len(self._ops) + (self._current is not None)
             self._ops.clear()
             self._cond.notify_all()
         self._thread.join(1.0)
