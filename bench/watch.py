@@ -82,7 +82,9 @@ def bench(rounds: int, n_targets: int, location: str) -> dict[str, Any]:
     def on_round(number: int, run: Any, changes: Any) -> None:
         probe_s[0] += run.wall_s
         if number == WARM:
-            samples["warm"] = {"rss_mib": rss_mib(), "fds": open_fds(), "at": time.perf_counter()}
+            samples["warm"] = {"rss_mib": rss_mib(), "fds": open_fds()}
+        if number % (rounds // 4 or 1) == 0:
+            samples.setdefault("trend", []).append({"round": number, "rss_mib": rss_mib(), "fds": open_fds()})
 
     with run_sim_in_process(Fleet(models, seed=1)) as base_url:
         client = HttpClient(limit=64)
@@ -115,6 +117,7 @@ def bench(rounds: int, n_targets: int, location: str) -> dict[str, Any]:
         "alerts_raised": summary.alerts,
         "alerts_received": _Hook.received,
         "unwritten": end.unwritten,
+        "max_buffered_writes": end.max_buffered,
         "memory": samples,
     }
 
@@ -132,16 +135,19 @@ def main() -> int:
     table = Table(title=f"rollcall watch: {row['rounds']:,} rounds x {row['targets']} targets ({row['store']})",
                   title_justify="left")
     for col in ("rounds/s", "probe s/round", "book ms/round", "other loop ms/round", "write ms/round",
-                "RSS MiB start/warm/end", "fds start/warm/end", "incidents", "alerts sent/received"):
+                "RSS MiB start/warm/end", "fds start/warm/end", "max queued writes", "incidents",
+                "alerts sent/received"):
         table.add_column(col, justify="right")
     table.add_row(
         f"{row['rounds_per_s']:.1f}", f"{row['probe_s_per_round']:.4f}", f"{row['bookkeeping_ms_per_round']:.2f}",
         f"{row['other_loop_ms_per_round']:.2f}", f"{row['write_ms_per_round']:.2f}",
         f"{m['start']['rss_mib']:.0f} / {m['warm']['rss_mib']:.0f} / {m['end']['rss_mib']:.0f}",
-        f"{m['start']['fds']} / {m['warm']['fds']} / {m['end']['fds']}",
+        f"{m['start']['fds']} / {m['warm']['fds']} / {m['end']['fds']}", str(row["max_buffered_writes"]),
         str(row["incidents_opened"]), f"{row['alerts_raised']} / {row['alerts_received']}",
     )
     Console(width=200).print(table)
+    trend = ", ".join(f"{t['round']}: {t['rss_mib']:.0f} MiB/{t['fds']} fds" for t in m.get("trend", []))
+    print(f"RSS by round: {trend}")
     doc = {
         "schema": "rollcall.bench.watch/1",
         "settings": {"rounds": args.rounds, "targets": args.targets, "cpus": os.cpu_count(),

@@ -69,6 +69,7 @@ def test_payload_and_summary():
     assert Alert.from_payload(alert.id, doc) == alert
     resolved = _alert(EventKind.RESOLVED, resolved_at="2024-05-01T14:47:00.000Z")
     assert resolved.to_payload()["status"] == "resolved"
+    assert (resolved.state, resolved.previous_state) == (State.UP, State.DOWN)
     assert resolved.summary == "groq/llama-3.1-8b-instant is UP again at eu-1 after 42 min (DOWN since 14:05 UTC)"
 
 

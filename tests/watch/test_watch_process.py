@@ -75,8 +75,8 @@ def test_a_restart_repeats_no_alert_and_resolves_once(tmp_path, env, sim, receiv
     finally:
         switch(sim, "broken", status=500)
     posts = [r.json() for r in receiver.wait_for(2)]
-    assert [(p["status"], p["target"], p["state"]) for p in posts] == [
-        ("firing", "broken", "down"), ("resolved", "broken", "down")]
+    assert [(p["status"], p["target"], p["state"], p["previous_state"]) for p in posts] == [
+        ("firing", "broken", "down", "unknown"), ("resolved", "broken", "up", "down")]
     assert posts[0]["incident"]["id"] == posts[1]["incident"]["id"]
 
     listed = _rollcall(env, "incidents", "--store", db, "--json", "--since", "all")

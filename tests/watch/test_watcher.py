@@ -63,7 +63,7 @@ def test_rounds_go_down_and_come_back_and_are_stored(tmp_path, receiver):
         assert {k[0]: t.state.state for k, t in states.items()} == {"swift": State.UP, "wobbly": State.UP}
     posted = [r.json() for r in receiver.wait_for(2)]
     assert [(p["status"], p["state"], p["previous_state"]) for p in posted] == [
-        ("firing", "down", "up"), ("resolved", "down", "down")]
+        ("firing", "down", "up"), ("resolved", "up", "down")]
 
 
 def test_a_round_longer_than_the_interval_delays_the_next_one_never_overlaps(tmp_path):

@@ -54,7 +54,7 @@ class Alert:
     @property
     def name(self) -> str:
         """`target/model` (or just the target when it has no model name)."""
-        return f"{self.target}/{self.model}" if self.model else self.target
+        return f"{self.target}/{self.model}" if self.model and self.model != self.target else self.target
 
     @property
     def summary(self) -> str:
@@ -65,7 +65,7 @@ class Alert:
         name = one_line(self.name, 120)
         if self.event is EventKind.RESOLVED:
             took = describe_duration((parse_iso(self.at) - parse_iso(self.opened_at)).total_seconds())
-            return f"{name} is UP again{where} after {took} ({self.state.upper()} since {since})"
+            return f"{name} is UP again{where} after {took} ({self.previous_state.upper()} since {since})"
         what = one_line(self.error_kind or "", 40)
         detail = one_line(self.error, 120) if self.error else ""
         reason = ": ".join(p for p in (what, detail) if p)
@@ -127,10 +127,14 @@ def make_alert(
     seq: int,
     base_url: str | None = None,
 ) -> Alert:
-    """The alert for `event` on `incident` (its state after the event). `seq` tells reminders apart."""
+    """The alert for `event` on `incident` (its state after the event; `up` once resolved, with
+    the state it left as `previous_state`). `seq` tells reminders apart."""
     error = (redact(one_line(incident.last_error, ERROR_CHARS)) or None) if incident.last_error else None
+    state = incident.state
+    if event is EventKind.RESOLVED:
+        state, previous_state = State.UP, incident.state
     return Alert(
-        id=f"{incident.id}:{event}:{seq}", event=event, state=incident.state, previous_state=previous_state,
+        id=f"{incident.id}:{event}:{seq}", event=event, state=state, previous_state=previous_state,
         target=incident.target, model=incident.model, site=incident.site, incident_id=incident.id,
         opened_at=incident.opened_at, resolved_at=incident.resolved_at, at=at,
         failed_rounds=incident.failed_rounds, rounds=incident.rounds,

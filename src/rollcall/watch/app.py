@@ -55,6 +55,7 @@ class WatchEnd:
     unsent: int = 0  # deliveries still queued at the end (stored alerts are resent next start)
     unwritten: int = 0  # writes the store never got
     writer_s: float = 0.0  # time the store writer spent writing (off the event loop)
+    max_buffered: int = 0  # the most writes that waited at once
 
 
 def build(job: WatchJob, view: RoundView) -> Watcher:
@@ -148,5 +149,6 @@ def run_watch(job: WatchJob, console: Console | None = None) -> WatchEnd:
                 close()
     if unwritten:
         view.warn(f"{unwritten} write(s) could not reach the history store before the end and are lost")
-    writer_s = watcher.writer.write_s if watcher.writer is not None else 0.0
-    return WatchEnd(summary, stopped_by, unsent, unwritten, writer_s)
+    writer = watcher.writer
+    return WatchEnd(summary, stopped_by, unsent, unwritten, writer.write_s if writer else 0.0,
+                    writer.max_buffered if writer else 0)

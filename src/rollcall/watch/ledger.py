@@ -101,7 +101,7 @@ class Ledger:
                                       run_id=run.id, make_id=self.make_id)
             alerts: list[Alert] = []
             if incident is not None:
-                previous = transition.previous if transition else incident.state
+                previous = transition.previous if transition else incident.state  # make_alert sets it for resolved
                 if event is None and reminder_due(incident, at, self.remind_s):
                     event, previous = EventKind.REMINDER, incident.state
                 if event is not None:

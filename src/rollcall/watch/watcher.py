@@ -192,10 +192,9 @@ class Watcher:
         changes = self.ledger.apply(run, number)
         deliveries: list[tuple[ChannelEntry, Alert]] = []
         for alert in changes.alerts:
-            state = State.UP if alert.event is EventKind.RESOLVED else alert.state
             origin = self.origins.get(alert.target)
             deliveries.extend((e, alert) for e in self.channels
-                              if e.select.wants(alert.target, alert.model, state, origin))
+                              if e.select.wants(alert.target, alert.model, alert.state, origin))
         if self.writer is not None:
             from ..store import watchdb
 

@@ -44,6 +44,7 @@ class StoreWriter:
         self.max_buffer = max(1, max_buffer)
         self.written = 0
         self.dropped = 0
+        self.max_buffered = 0  # the most writes ever waiting at once (the benchmark reads it)
         self.write_s = 0.0  # time spent in successful writes (the benchmark reads it)
         self.away: str | None = None  # why the store is unavailable, while it is
         self._ops: collections.deque[tuple[str, Op]] = collections.deque()
@@ -71,6 +72,7 @@ class StoreWriter:
                 self._tell_once("full", f"the history store is unavailable and {self.max_buffer} writes are "
                                         f"waiting; dropping the oldest ({lost}) and any further overflow")
             self._ops.append((what, op))
+            self.max_buffered = max(self.max_buffered, len(self._ops))
             self._cond.notify()
 
     def _tell_once(self, key: str, message: str) -> None:

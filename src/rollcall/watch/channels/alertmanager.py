@@ -56,7 +56,7 @@ def documents(alert: Alert, now: _dt.datetime | None = None) -> list[dict[str, A
     now = now or _now()
     ends = _iso(now + _dt.timedelta(seconds=HOLD_S))
     if alert.event is EventKind.RESOLVED:
-        return [_alert(alert, alert.state, _iso(now))]
+        return [_alert(alert, alert.previous_state, _iso(now))]  # the alert of the state it left
     docs = [_alert(alert, alert.state, ends)]
     if alert.event is EventKind.CHANGED and alert.previous_state in ALERTNAMES and alert.previous_state != alert.state:
         docs.insert(0, _alert(alert, alert.previous_state, _iso(now)))
