@@ -128,3 +128,23 @@ def test_runs_recorded_outside_watch_are_rolled_up_later(store_location):
         assert watchdb.roll_up_pending(store, settled_before=_stamp(0)) == 0
         rows = {(r.target, r.site): (r.probes, r.ok) for r in watchdb.load_rollups(store, "day")}
         assert rows == {("a", "ci"): (1, 1), ("c", "ci"): (1, 0)}
+
+
+def test_rounds_written_together_equal_rounds_written_one_by_one(store_location, tmp_path):
+    def plan():
+        ids = itertools.count(1)
+        ledger = Ledger("eu", thresholds=Thresholds(1, 1), make_id=lambda: f"inc{next(ids)}")
+        return [ledger.apply(_run(_stamp(n), {"a": n % 3 != 0, "b": True}, run_id=f"x{n}"), round_no=n)
+                for n in range(1, 8)]
+
+    one_by_one = str(tmp_path / "single.sqlite3")
+    with open_store(one_by_one) as store:
+        for changes in plan():
+            watchdb.write_round(store, changes, [("c", a) for a in changes.alerts])
+        expected = (watchdb.load_states(store), watchdb.list_incidents(store), watchdb.load_rollups(store, "hour"),
+                    [p.row_id for p in watchdb.pending_alerts(store, "eu")], len(store.list_runs()))
+    with open_store(store_location) as store:
+        watchdb.write_rounds(store, [(changes, [("c", a) for a in changes.alerts]) for changes in plan()])
+        got = (watchdb.load_states(store), watchdb.list_incidents(store), watchdb.load_rollups(store, "hour"),
+               [p.row_id for p in watchdb.pending_alerts(store, "eu")], len(store.list_runs()))
+    assert got == expected and got[4] == 7

@@ -89,3 +89,29 @@ def test_close_gives_up_on_a_store_that_never_comes_back():
     writer = StoreWriter(store, reopen=lambda: store)
     writer.submit("round 1", lambda s: s.write(1))
     assert writer.close(timeout_s=0.3) == 1
+
+
+def test_batches_join_and_a_refused_batch_drops_only_its_bad_write():
+    from rollcall.watch.writer import Batch
+
+    store = FlakyStore()
+    batches = []
+
+    def handler(s, items):
+        if not s.back.is_set():
+            s.write(items)  # away: raises
+        if "bad" in items:
+            raise StoreError("flaky-store: CHECK constraint failed")
+        batches.append(list(items))
+
+    writer = StoreWriter(store, reopen=lambda: store)
+    writer.submit("round 0", Batch("round", handler, 0))
+    _until(lambda: writer.away is not None)
+    for item in (1, 2, "bad", 3):
+        writer.submit(f"round {item}", Batch("round", handler, item))
+    writer.submit("other", lambda s: s.write("other"))
+    writer.submit("round 4", Batch("round", handler, 4))
+    store.back.set()
+    assert writer.close(timeout_s=30) == 0
+    assert sum(batches, []) == [0, 1, 2, 3, 4] and writer.dropped == 1
+    assert store.written == ["other"]

@@ -250,25 +250,50 @@ def write_round(
     store: SqlStore, changes: RoundChanges, deliveries: Sequence[tuple[str, Alert]] = (), *, store_run: bool = True,
 ) -> None:
     """Everything one round changed, in one transaction (see the module docstring)."""
-    run = changes.run
+    write_rounds(store, [(changes, deliveries)], store_run=store_run)
+
+
+def write_rounds(
+    store: SqlStore, rounds: Sequence[tuple[RoundChanges, Sequence[tuple[str, Alert]]]], *, store_run: bool = True,
+) -> None:
+    """Several rounds, oldest first, in one transaction: a writer that fell behind catches up
+    with one commit (and one rollup read-modify-write) for all of them."""
+    if not rounds:
+        return
+    tracked: dict[Key, Tracked] = {}
+    incidents: dict[str, Incident] = {}
+    fresh: dict[tuple[str, ...], Rollup] = {}
+    alerts: list[tuple[Any, ...]] = []
+    for changes, deliveries in rounds:
+        tracked.update(changes.tracked)  # later rounds win
+        incidents.update((i.id, i) for i in changes.incidents)
+        if store_run:
+            for key, rollup in rollups_for(changes.run.results, changes.site).items():
+                if key in fresh:
+                    fresh[key].merge(rollup)
+                else:
+                    fresh[key] = rollup
+        alerts.extend((alert_row_id(a, channel), a.id, a.incident_id, channel, str(a.event),
+                       json.dumps(a.to_payload(), sort_keys=True), a.at) for channel, a in deliveries)
     with store._lock, store._write():
         if store_run:
-            store._finish_run(run_record(run, changes.site))
-            store._insert_results(run.id, list(enumerate(run.results, start=1)))
-            store.execute("UPDATE runs SET watch_round = ?, rolled_up = 1 WHERE id = ?", (changes.round_no, run.id))
-            _merge_rollups(store, rollups_for(run.results, changes.site))
-        if changes.tracked:
+            for changes, _ in rounds:
+                run = changes.run
+                store._finish_run(run_record(run, changes.site))
+                store._insert_results(run.id, list(enumerate(run.results, start=1)))
+            store.executemany("UPDATE runs SET watch_round = ?, rolled_up = 1 WHERE id = ?",
+                              [(changes.round_no, changes.run.id) for changes, _ in rounds])
+            _merge_rollups(store, fresh)
+        if tracked:
             store.executemany(_upsert("target_states", _STATE_COLUMNS, _STATE_COLUMNS[:3]),
-                              [_state_row(k, t) for k, t in changes.tracked.items()])
-        if changes.incidents:
+                              [_state_row(k, t) for k, t in tracked.items()])
+        if incidents:
             store.executemany(_upsert("incidents", _INCIDENT_COLUMNS, ("id",)),
-                              [_incident_row(i) for i in changes.incidents])
-        if deliveries:
+                              [_incident_row(i) for i in incidents.values()])
+        if alerts:
             store.executemany(
                 "INSERT INTO alerts (id, alert_id, incident_id, channel, event, status, payload, created_at) "
-                "VALUES (?, ?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT (id) DO NOTHING",
-                [(alert_row_id(a, channel), a.id, a.incident_id, channel, str(a.event),
-                  json.dumps(a.to_payload(), sort_keys=True), a.at) for channel, a in deliveries],
+                "VALUES (?, ?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT (id) DO NOTHING", alerts,
             )
 
 

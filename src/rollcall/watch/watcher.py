@@ -109,9 +109,11 @@ class Watcher:
             return
         from ..store import watchdb
 
+        from .writer import Batch
+
         update = watchdb.DeliveryUpdate(outcome.row_id, "sent" if outcome.ok else "failed", outcome.attempts,
                                         outcome.at, outcome.error)
-        self.writer.submit("alert delivery status", lambda store: watchdb.update_deliveries(store, [update]))
+        self.writer.submit("alert delivery status", Batch("delivery", watchdb.update_deliveries, update))
 
     # -- the loop --------------------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> WatchSummary:
@@ -198,9 +200,10 @@ class Watcher:
         if self.writer is not None:
             from ..store import watchdb
 
+            from .writer import Batch
+
             rows = [(e.channel.key, a) for e, a in deliveries]
-            self.writer.submit(f"round {number}", functools.partial(watchdb.write_round, changes=changes,
-                                                                    deliveries=rows))
+            self.writer.submit(f"round {number}", Batch("round", watchdb.write_rounds, (changes, rows)))
         assert self.delivery is not None
         for entry, alert in deliveries:
             from ..store.watchdb import alert_row_id

@@ -6,7 +6,8 @@ the watcher goes on: operations wait in a bounded in-memory buffer, one warning 
 wrong, the writer reconnects with backoff and writes everything once the store is back. Within
 the buffer nothing is lost; past it the oldest round is dropped, and that is said too. An
 operation the store refuses for its content (not for being away) is dropped and told once, so
-it cannot block every round behind it.
+it cannot block every round behind it. Consecutive writes of one batchable kind (rounds, delivery
+outcomes) go into one transaction, so a writer that fell behind catches up.
 """
 
 from __future__ import annotations
@@ -20,10 +21,26 @@ from typing import Any
 from ..redact import redact
 
 MAX_BUFFER = 2000  # operations (about one per round, plus delivery updates)
+MAX_BATCH = 200  # batchable writes joined into one transaction
 RECONNECT_MIN_S = 0.25
 RECONNECT_MAX_S = 5.0
 
 Op = Callable[[Any], None]
+
+
+class Batch:
+    """A write that can be joined with the ones of the same `kind` queued after it:
+    `handler(store, [item, ...])` writes them all at once."""
+
+    __slots__ = ("handler", "item", "kind")
+
+    def __init__(self, kind: str, handler: Callable[[Any, list[Any]], None], item: Any) -> None:
+        self.kind = kind
+        self.handler = handler
+        self.item = item
+
+    def __call__(self, store: Any) -> None:
+        self.handler(store, [self.item])
 
 
 class StoreWriter:
@@ -48,7 +65,8 @@ class StoreWriter:
         self.write_s = 0.0  # time spent in successful writes (the benchmark reads it)
         self.away: str | None = None  # why the store is unavailable, while it is
         self._ops: collections.deque[tuple[str, Op]] = collections.deque()
-        self._current: tuple[str, Op] | None = None  # taken off the queue, being written
+        self._current: list[tuple[str, Op]] = []  # taken off the queue, being written
+        self._solo = 0  # after a refused batch: write this many one by one, to drop only the bad one
         self._cond = threading.Condition()
         self._closing = False
         self._stop_now = False
@@ -59,7 +77,7 @@ class StoreWriter:
     @property
     def buffered(self) -> int:
         with self._cond:
-            return len(self._ops) + (self._current is not None)
+            return len(self._ops) + len(self._current)
 
     def submit(self, what: str, op: Op) -> None:
         """Queue `op` (`what` names it in messages: "round 12", "delivery updates")."""
@@ -88,7 +106,13 @@ class StoreWriter:
                     self._cond.wait()
                 if self._stop_now or (self._closing and not self._ops):
                     return
-                what, op = self._current = self._ops.popleft()
+                self._current = self._take()
+            what, op = self._current[0]
+            if len(self._current) > 1:
+                what = f"{what} and {len(self._current) - 1} more"
+                items = [o.item for _, o in self._current]  # type: ignore[attr-defined]
+                handler = op.handler  # type: ignore[attr-defined]
+                op = lambda store: handler(store, items)  # noqa: E731
             if self.store is None and not self._reconnect():
                 self._put_back()
                 self._pause(delay)
@@ -104,6 +128,10 @@ class StoreWriter:
                     self._pause(delay)
                     delay = min(RECONNECT_MAX_S, delay * 2)
                     continue
+                if len(self._current) > 1:
+                    self._solo = len(self._current)
+                    self._put_back()
+                    continue
                 self._done()
                 self.dropped += 1
                 self._tell_once(f"bad:{type(exc).__name__}",
@@ -118,16 +146,29 @@ class StoreWriter:
                 self._told.discard("full")
                 self.warn(f"{self.location} is back; the buffered writes are being stored")
 
+    def _take(self) -> list[tuple[str, Op]]:
+        """The next write, with the batchable ones of its kind right behind it (lock held)."""
+        taken = [self._ops.popleft()]
+        first = taken[0][1]
+        if self._solo:
+            self._solo -= 1
+        elif isinstance(first, Batch):
+            while self._ops and len(taken) < MAX_BATCH:
+                following = self._ops[0][1]
+                if not isinstance(following, Batch) or following.kind != first.kind:
+                    break
+                taken.append(self._ops.popleft())
+        return taken
+
     def _done(self) -> None:
         with self._cond:
-            self._current = None
+            self._current = []
 
     def _put_back(self) -> None:
         """The write failed because the store is away: it stays first in line."""
         with self._cond:
-            if self._current is not None:
-                self._ops.appendleft(self._current)
-                self._current = None
+            self._ops.extendleft(reversed(self._current))
+            self._current = []
 
     def _pause(self, seconds: float) -> None:
         with self._cond:
@@ -173,7 +214,7 @@ class StoreWriter:
         self._thread.join(timeout_s)
         with self._cond:
             self._stop_now = True
-            left = len(self._ops) + (self._current is not None)
+            left = len(self._ops) + len(self._current)
             self._ops.clear()
             self._cond.notify_all()
         self._thread.join(1.0)
