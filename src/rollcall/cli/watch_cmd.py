@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from .common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, RunSettings, human_console, positive, probe_options
+from .common import EXIT_FAILED, EXIT_OK, RunSettings, human_console, positive, probe_options
 from .selection import resolve, target_options
 
 WATCH_PARAMS = ("every", "fail_after", "recover_after", "remind", "keep", "notify", "webhook", "alertmanager",
@@ -74,7 +74,7 @@ def watch(ctx: click.Context, **options: Any) -> int:
       rollcall watch --every 10m -p Yqcloud -p PollinationsAI --webhook https://hooks.example/rc
     \b
     Exit codes: 0 stopped by SIGTERM, or --rounds done with every requirement met; 1 a
-    requirement failed in the last round; 2 bad usage or config; 130 Ctrl-C.
+    requirement failed in the last round; 2 bad usage or config; 130 Ctrl-C; 129 SIGHUP.
     """
     from ..config import ConfigError
     from ..watch.settings import from_config, with_flags
@@ -105,6 +105,7 @@ def watch_targets(
     from .. import checks
     from ..reports import outputs
     from ..store import StoreError, default_site, open_store, open_store_for_run
+    from ..stop import exit_status, signal_name
     from ..watch.app import WatchJob, run_watch
     from .common import _checks
 
@@ -140,16 +141,16 @@ def watch_targets(
     except ValueError as exc:  # a channel that cannot be used (Apprise missing, a URL it rejects)
         raise click.UsageError(str(exc)) from None
     summary = end.summary
-    how = {signal.SIGTERM: " (SIGTERM)", signal.SIGINT: " (interrupted)"}.get(end.signal, "")
+    how = f" ({signal_name(end.signal)})" if end.signal is not None else ""
     if not run.quiet or end.signal is not None:
         console.print(
             f"rollcall: watch stopped{how} after {summary.rounds} round(s): {summary.opened} incident(s) opened, "
             f"{summary.resolved} resolved, {summary.alerts} alert(s) raised", style="dim", highlight=False,
         )
-    if end.signal == signal.SIGINT:
-        return EXIT_INTERRUPTED
-    if end.signal is not None or summary.last_run is None:
-        return EXIT_OK
+    if end.signal == signal.SIGTERM or (end.signal is None and summary.last_run is None):
+        return EXIT_OK  # what service managers expect of a service they stop
+    if end.signal is not None:
+        return exit_status(end.signal)  # 130 Ctrl-C, 129 SIGHUP
     unmet = checks.Requirements(run.require, run.min_ok).unmet(summary.last_run)
     for problem in unmet:
         print(f"rollcall: requirement failed in the last round: {problem}", file=sys.stderr)

@@ -17,7 +17,7 @@ from urllib.parse import quote
 from ..redact import redact
 from .incidents import EventKind, Incident, parse_iso
 from .state import Observation, State
-from .text import one_line
+from ..safetext import one_line
 
 SCHEMA = "rollcall.alert/1"
 ERROR_CHARS = 300  # an alert is a notification, not a log: long provider errors are cut

@@ -1,17 +1,15 @@
 """Running a watch from synchronous code: the parts wired together, the event loop, signals.
 
-SIGTERM and SIGINT cut the rounds under way (finished probes kept, unfinished ones stored as
-`cancelled`), give queued alerts and writes a short grace, and return; a second signal leaves at
-once. `run_watch` says which signal ended it, so the command line can exit 0 on SIGTERM (what
-service managers expect) and 130 on Ctrl-C.
+Stop signals are the project's StopSignals (stop.py): the first SIGTERM, SIGINT or SIGHUP cuts the
+rounds under way (finished probes kept, unfinished ones stored as `cancelled`), gives queued
+alerts and writes a short grace, and returns; another says what is still being finished; the one
+after that abandons it. `run_watch` says which signal ended it, so the command line can exit 0 on
+SIGTERM (what service managers expect) and 130 on Ctrl-C.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -95,33 +93,21 @@ def build(job: WatchJob, view: RoundView) -> Watcher:
     return watcher
 
 
-async def _watch(watcher: Watcher) -> tuple[WatchSummary, int | None, int]:
+NOTICE = "rollcall: stopping: storing the cut round and sending queued alerts; signal again to leave at once\n"
+
+
+async def _watch(watcher: Watcher, signals: Any) -> tuple[WatchSummary, int]:
     stop = asyncio.Event()
-    got: list[int] = []
-    loop = asyncio.get_running_loop()
-
-    def on_signal(signum: int) -> None:
-        if got:  # asked twice: leave now, whatever is still queued
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(0 if got[0] == signal.SIGTERM else 130)
-        got.append(signum)
-        stop.set()
-
-    installed = []
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        try:
-            loop.add_signal_handler(signum, on_signal, signum)
-            installed.append(signum)
-        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or no signals here
-            pass
+    watching = asyncio.ensure_future(watcher.run(stop))
     try:
-        summary = await watcher.run(stop)
+        # A stop signal cancels the wait, not the watch: the watch is then told to stop, so it
+        # can cut its rounds and hand over what they found.
+        if await signals.until_stopped(asyncio.shield(watching)) is None:
+            stop.set()
+        summary = await watching
     finally:
         unsent = await watcher.close(DELIVERY_GRACE_S)
-        for signum in installed:
-            loop.remove_signal_handler(signum)
-    return summary, (got[0] if got else None), unsent
+    return summary, unsent
 
 
 def run_watch(job: WatchJob, console: Console | None = None) -> WatchEnd:
@@ -138,11 +124,21 @@ def run_watch(job: WatchJob, console: Console | None = None) -> WatchEnd:
                recover_after=job.settings.thresholds.recover_after, site=job.site,
                channels=[e.channel.label for e in watcher.channels] + [p.label for p in watcher.pushers],
                store=getattr(job.store, "location", None))
-    try:
-        with asyncio.Runner(loop_factory=new_event_loop) as runner:
-            summary, stopped_by, unsent = runner.run(_watch(watcher))
-    finally:
-        unwritten = watcher.writer.close(WRITER_GRACE_S) if watcher.writer is not None else 0
+    from ..stop import Abandoned, StopSignals
+
+    grace = WRITER_GRACE_S
+    summary, unsent = watcher.summary, 0
+    with StopSignals(notice=NOTICE) as signals:
+        try:
+            try:
+                with asyncio.Runner(loop_factory=new_event_loop) as runner:
+                    summary, unsent = runner.run(_watch(watcher, signals))
+            except KeyboardInterrupt:  # off the main thread there are no handlers: asyncio's Ctrl-C
+                signals.signum = signals.signum or 2
+            except Abandoned:
+                grace = 0.2  # asked three times: keep only what is written by now
+        finally:
+            unwritten = watcher.writer.close(grace) if watcher.writer is not None else 0
         for sink in watcher.sinks:
             close = getattr(sink, "close", None)
             if close is not None:
@@ -150,5 +146,5 @@ def run_watch(job: WatchJob, console: Console | None = None) -> WatchEnd:
     if unwritten:
         view.warn(f"{unwritten} write(s) could not reach the history store before the end and are lost")
     writer = watcher.writer
-    return WatchEnd(summary, stopped_by, unsent, unwritten, writer.write_s if writer else 0.0,
+    return WatchEnd(summary, signals.signum, unsent, unwritten, writer.write_s if writer else 0.0,
                     writer.max_buffered if writer else 0)

@@ -28,9 +28,12 @@ class JsonlStream(JsonlSink):
                 self._write(r)
 
     def close(self) -> None:
-        if self._out is not None and self.path != "-":
-            self._out.close()
-        self._out = None
+        out, self._out = self._out, None
+        if out is not None:
+            try:
+                out.close()
+            except BrokenPipeError:  # a FIFO's reader left
+                pass
 
 
 def watch_sinks(specs: Sequence[str]) -> list[Sink]:

@@ -19,7 +19,7 @@ from ..models import ProbeResult
 from .channels import channel_key, channel_label
 from .channels._http import JsonPoster
 from .settings import PushSpec
-from .text import one_line
+from ..safetext import one_line
 
 GATUS_GROUP = "rollcall"
 _GATUS_SWAP = re.compile(r"[/_,.#+& ]")

@@ -10,7 +10,7 @@ from rich.text import Text
 from .alerts import describe_duration
 from .incidents import Incident, parse_iso
 from .state import State
-from .text import one_line
+from ..safetext import one_line
 
 _STYLE = {State.DOWN: "bold red", State.DEGRADED: "bold yellow"}
 

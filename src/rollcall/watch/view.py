@@ -17,7 +17,7 @@ from ..models import ProbeResult, RunResult
 from .durations import format_duration
 from .ledger import RoundChanges
 from .state import State
-from .text import one_line
+from ..safetext import one_line
 
 _STYLE = {State.UP: "bold green", State.DEGRADED: "bold yellow", State.DOWN: "bold red", State.UNKNOWN: "dim"}
 _ARROW = {State.UP: "▲", State.DEGRADED: "▼", State.DOWN: "▼", State.UNKNOWN: "·"}

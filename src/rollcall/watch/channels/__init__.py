@@ -70,7 +70,7 @@ def make_channel(spec: AlertSpec) -> Channel:
 
 def http_failure(label: str, status: int, body: bytes) -> DeliveryError:
     from ...redact import redact
-    from ..text import one_line
+    from ...safetext import one_line
 
     snippet = one_line(body[:300].decode("utf-8", "replace"), 160)
     return DeliveryError(f"{label}: HTTP {status}" + (f": {redact(snippet)}" if snippet else ""))

@@ -15,7 +15,7 @@ from typing import Any
 
 from ...redact import redact
 from ..alerts import Alert
-from ..text import one_line
+from ...safetext import one_line
 from . import TIMEOUT_S, DeliveryError, channel_key, channel_label
 
 INSTALL_HINT = "alerts through notify:// URLs need Apprise: pip install 'rollcall[watch]' (or pip install apprise)"
