@@ -72,3 +72,16 @@ def test_the_view_shows_outside_text_as_text():
     RoundView(console).round(1, run, ledger.apply(run))
     out = console.file.getvalue()
     assert "[bold red]evil[/]\\x1b[2J\\u202e/m is DOWN (was unknown)" in out and "\x1b" not in out
+
+
+def test_the_incidents_table_shows_outside_text_as_text():
+    from rollcall.watch.incidents import Incident
+    from rollcall.watch.render import incidents_table
+
+    console = Console(file=io.StringIO(), width=200, color_system=None, force_terminal=False)
+    incident = Incident("i1", "[red]t[/]", "m\x1b]0;owned\x07", "site", State.DOWN, "2024-05-01T10:00:00.000Z",
+                        first_error_kind="connect", first_error="boom [link=x]y[/link]\u202e")
+    console.print(incidents_table([incident], now="2024-05-01T11:00:00.000Z"))
+    out = console.file.getvalue()
+    assert "[red]t[/]/m\\x1b]0;owned\\x07" in out and "boom [link=x]y[/link]\\u202e" in out
+    assert "\x1b" not in out and "1 h, open" in out

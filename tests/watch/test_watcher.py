@@ -105,3 +105,60 @@ def test_slow_answers_make_a_target_degraded(tmp_path):
         (incident,) = watchdb.list_incidents(store)
     assert incident.state is State.DEGRADED and incident.previous_state is State.UNKNOWN
     assert incident.last_error_kind is None and "over the SLO of 0.1 s" in incident.last_error
+
+
+def test_outputs_stream_jsonl_across_rounds_and_rewrite_reports(tmp_path):
+    import json
+
+    fleet = Fleet({"a": Behaviour(ttft_s=0.0, answer_tokens=1, tokens_per_s=0)})
+    with run_sim_in_thread(fleet) as base_url:
+        job = _job(_targets(base_url, ["a"]), rounds=3)
+        job.outputs = [f"jsonl:{tmp_path / 'all.jsonl'}", f"json:{tmp_path / 'last.json'}"]
+        run_watch(job, text_console())
+    lines = [json.loads(line) for line in (tmp_path / "all.jsonl").read_text().splitlines()]
+    assert len(lines) == 3 and all(line["target"] == "a" and line["ok"] for line in lines)
+    last = json.loads((tmp_path / "last.json").read_text())
+    assert last["schema"] == "rollcall.run/1" and last["run"]["settings"]["watch"]["round"] == 3
+
+
+def test_push_to_gatus_and_uptime_kuma(receiver):
+    from rollcall.watch.push import gatus_key
+    from rollcall.watch.settings import PushSpec
+
+    fleet = Fleet({"good": Behaviour(ttft_s=0.0, answer_tokens=1, tokens_per_s=0),
+                   "bad.one": Behaviour(ttft_s=0.0, status=503)})
+    with run_sim_in_thread(fleet) as base_url:
+        job = _job(_targets(base_url, ["good", "bad.one"]), rounds=1,
+                   pushes=(PushSpec("gatus", receiver.url, token="gatus-t0ken-1"),
+                           PushSpec("uptime_kuma", receiver.url + "/api/push/KumaPushT0ken")))
+        run_watch(job, text_console())
+    got = receiver.wait_for(3)
+    gatus = {r.path: r for r in got if r.path.startswith("/api/v1/")}
+    assert set(gatus) == {"/api/v1/endpoints/rollcall_good/external", "/api/v1/endpoints/rollcall_bad-one/external"}
+    assert gatus_key("rollcall", "bad.one") == "rollcall_bad-one"
+    good, bad = gatus["/api/v1/endpoints/rollcall_good/external"], gatus["/api/v1/endpoints/rollcall_bad-one/external"]
+    assert good.method == "POST" and good.query["success"] == "true" and good.query["duration"].endswith("s")
+    assert bad.query["success"] == "false" and bad.query["error"].startswith("http_status: ")
+    assert good.headers["Authorization"] == "Bearer gatus-t0ken-1"
+    (kuma,) = [r for r in got if r.path == "/api/push/KumaPushT0ken"]
+    assert kuma.method == "GET" and kuma.query["status"] == "down" and "1 of 2 failed: bad.one" in kuma.query["msg"]
+    assert int(kuma.query["ping"]) >= 0
+
+
+def test_maintenance_rolls_up_old_runs_and_prunes_by_keep(tmp_path):
+    from rollcall.models import ProbeResult, RunResult
+    from rollcall.store import StoreSink
+    from rollcall.watch.watcher import maintain
+
+    old = "2020-01-01T10:00:00.000Z"
+    run = RunResult(id="old1", started_at=old, ended_at=old, wall_s=1.0, prompt="p", results=(
+        ProbeResult(target="a", kind="openai", model="m", ok=True, ttft_s=0.1, total_s=0.2, started_at=old),))
+    with open_store(str(tmp_path / "h.sqlite3")) as store:
+        sink = StoreSink(store, site="s")
+        sink.start(run.id, 1)
+        sink.result(run.results[0])
+        sink.finish(run)
+        maintain(store, keep_s=30 * 86400)
+        assert store.list_runs() == []  # rolled up first, then pruned
+        (day,) = watchdb.load_rollups(store, "day")
+        assert (day.bucket, day.probes, day.ok) == ("2020-01-01T00:00:00Z", 1, 1)

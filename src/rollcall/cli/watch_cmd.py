@@ -136,9 +136,9 @@ def watch_targets(
     )
     try:
         end = run_watch(job, console)
-    except StoreError as exc:
-        raise click.UsageError(str(exc)) from None
-    except ValueError as exc:  # a channel that cannot be used (Apprise missing, a URL it rejects)
+    except (StoreError, ValueError) as exc:  # the store, or a channel that cannot be used (Apprise
+        if store is not None:                # missing, a URL it rejects), before any round ran
+            store.close()
         raise click.UsageError(str(exc)) from None
     summary = end.summary
     how = f" ({signal_name(end.signal)})" if end.signal is not None else ""

@@ -2,8 +2,9 @@
 
 - Gatus (`gatus = URL`, `token`): every result to its external-endpoint API,
   `POST /api/v1/endpoints/{key}/external?success=&error=&duration=` with the endpoint's bearer
-  token. The key is Gatus' own for group `rollcall` and name `target/model`: configure
-  `external-endpoints: [{name: "target/model", group: rollcall, token: ...}]` there.
+  token. The key is Gatus' own for group `rollcall` and name `target/model` (just `target` when
+  the model is empty or named like it): configure `external-endpoints: [{name: "target/model",
+  group: rollcall, token: ...}]` there.
 - Uptime Kuma (`uptime_kuma = "http://kuma:3001/api/push/TOKEN"`): one push per round for the
   results it selects: status up when all answered, down otherwise, the slowest answer as ping.
 Sent through Delivery like alerts (retried, never in a round's way), but not stored.
@@ -31,7 +32,8 @@ def gatus_key(group: str, name: str) -> str:
 
 
 def _name(result: ProbeResult) -> str:
-    return f"{result.target}/{result.model}" if result.model else result.target
+    """`target/model`, or just `target` when the model is empty or named like the target."""
+    return f"{result.target}/{result.model}" if result.model and result.model != result.target else result.target
 
 
 def _gatus_duration(result: ProbeResult) -> str:

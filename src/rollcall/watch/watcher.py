@@ -121,12 +121,21 @@ class Watcher:
         self._send_pending()
         groups = self.groups(time.monotonic())
         loops = [asyncio.ensure_future(self._group_loop(g, stop)) for g in groups]
+        refresher = asyncio.ensure_future(self._refresh_loop())
         try:
             await asyncio.gather(*loops)
         finally:
-            for task in loops:
+            for task in (*loops, refresher):
                 task.cancel()
+            await asyncio.wait([refresher])
         return self.summary
+
+    async def _refresh_loop(self) -> None:
+        # Between rounds too: with `every` longer than Alertmanager's hold, a firing alert must
+        # still be re-sent in time.
+        while True:
+            await asyncio.sleep(REFRESH_S)
+            self._refresh()
 
     async def close(self, grace_s: float = 1.0) -> int:
         """Stop delivery (up to `grace_s` for what is queued) and close channels; returns the
@@ -241,7 +250,7 @@ class Watcher:
     def _refresh(self) -> None:
         """Re-send firing alerts to receivers that expect it (Alertmanager), at most every REFRESH_S."""
         now = time.monotonic()
-        if now - self._last_refresh < REFRESH_S:
+        if now - self._last_refresh < REFRESH_S * 0.9:
             return
         self._last_refresh = now
         firing = self.ledger.firing()
