@@ -20,7 +20,7 @@ import fnmatch
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
 from ..config import Config, ConfigError, expand_env
 from ..redact import register_secret
@@ -140,25 +140,24 @@ def _looks_secret(part: str) -> bool:
     return len(part) >= 8 and any(c.isdigit() for c in part) and any(c.isalpha() for c in part)
 
 
-def register_url_secrets(url: str) -> None:
-    """Remember the secret parts of a channel URL (password, query values, token-like path parts
-    and, for notification schemes, a token-like host part), so no output ever shows them."""
+def register_channel_secrets(url: str) -> None:
+    """Remember the secret parts of a channel URL, so no output ever shows them: what the project
+    registers for any URL (userinfo, query values), plus token-like path parts and, for
+    notification schemes (discord://ID/TOKEN, slack://A/B/C), a token-like "host"."""
+    from ..redact import register_url_secrets
+
     register_secret(url)
+    register_url_secrets(url)
     try:
         parts = urlsplit(url)
     except ValueError:
         return
-    register_secret(parts.password)
-    for _, value in parse_qsl(parts.query, keep_blank_values=True):
-        register_secret(value)
     for piece in (parts.path or "").split("/"):
         if _looks_secret(piece):
             register_secret(piece)
-    host = (parts.hostname or "")
+    host = parts.hostname or ""
     if parts.scheme not in ("http", "https") and "." not in host and host != "localhost":
         register_secret(parts.netloc.rpartition("@")[2].split(":")[0])
-    if parts.username and parts.scheme not in ("http", "https"):
-        register_secret(parts.username)
 
 
 def _selector(where: str, table: Mapping[str, Any]) -> Selector:
@@ -195,7 +194,7 @@ def parse_alert(where: str, raw: Any) -> AlertSpec:
             raise ConfigError(f"{where}: field 'notify' must be an Apprise URL such as discord://ID/TOKEN")
     else:
         _http_url(f"{where}: field {kind!r}", url)
-    register_url_secrets(url)
+    register_channel_secrets(url)
     return AlertSpec(kind, url, _selector(where, table))
 
 
@@ -211,7 +210,7 @@ def parse_push(where: str, raw: Any) -> PushSpec:
         raise ConfigError(f"{where}: field 'token' must be a non-empty string")
     if kind == "gatus" and token is None:
         raise ConfigError(f"{where}: Gatus external endpoints need the endpoint's token: add token = \"...\"")
-    register_url_secrets(url)
+    register_channel_secrets(url)
     register_secret(token)
     return PushSpec(kind, url, token, _selector(where, table))
 
