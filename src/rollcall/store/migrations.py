@@ -199,6 +199,54 @@ def m003_watch(db: MigrationDB) -> None:
     db.execute("CREATE INDEX rollups_key ON rollups (target, model, site, period, bucket)")
     db.execute("CREATE INDEX rollups_bucket ON rollups (period, bucket)")
 
+@migration
+def m004_load_runs(db: MigrationDB) -> None:
+    # `rollcall load` runs: one row per run and per stage. The stage's whole JSON object is kept
+    # (the document is rebuilt from it); the columns beside it are what listings read.
+    db.execute(
+        """CREATE TABLE load_runs (
+            id TEXT PRIMARY KEY,
+            started_at TEXT NOT NULL,
+            ended_at TEXT,
+            wall_s DOUBLE PRECISION,
+            site TEXT NOT NULL DEFAULT '',
+            target TEXT NOT NULL DEFAULT '',
+            kind TEXT NOT NULL DEFAULT '',
+            model TEXT NOT NULL DEFAULT '',
+            mode TEXT NOT NULL DEFAULT '',
+            settings TEXT NOT NULL DEFAULT '{}',
+            complete INTEGER NOT NULL DEFAULT 0,
+            interrupted TEXT,
+            version TEXT NOT NULL DEFAULT '',
+            knee TEXT,
+            timeline TEXT
+        )"""
+    )
+    db.execute(
+        """CREATE TABLE load_stages (
+            run_id TEXT NOT NULL REFERENCES load_runs(id) ON DELETE CASCADE,
+            seq INTEGER NOT NULL,
+            value DOUBLE PRECISION NOT NULL,
+            partial INTEGER NOT NULL DEFAULT 0,
+            client_bound INTEGER NOT NULL DEFAULT 0,
+            requests INTEGER NOT NULL DEFAULT 0,
+            ok INTEGER NOT NULL DEFAULT 0,
+            failed INTEGER NOT NULL DEFAULT 0,
+            duration_s DOUBLE PRECISION,
+            requests_per_s DOUBLE PRECISION,
+            output_tokens_per_s DOUBLE PRECISION,
+            goodput_per_s DOUBLE PRECISION,
+            ttft_p50_s DOUBLE PRECISION,
+            ttft_p99_s DOUBLE PRECISION,
+            e2e_p50_s DOUBLE PRECISION,
+            e2e_p99_s DOUBLE PRECISION,
+            stage TEXT NOT NULL,
+            PRIMARY KEY (run_id, seq)
+        )"""
+    )
+    db.execute("CREATE INDEX load_runs_started ON load_runs (started_at)")
+
+
 def newer_database_message(location: str, unknown: Sequence[str]) -> str:
     return (
         f"the history store {location} was written by a newer rollcall (schema steps unknown here: "

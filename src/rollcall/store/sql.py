@@ -17,6 +17,7 @@ from typing import Any
 from ..models import ProbeResult
 from ..redact import redact
 from .base import RESULT_FIELDS, STORED_TEXT_CHARS, Outcome, RunNotFound, RunRecord, StoreError
+from .load_runs import LoadRunsMixin
 from .migrations import MIGRATIONS, TABLE, Migration, migrate
 
 RUN_COLUMNS = (
@@ -65,7 +66,7 @@ def _probe_result(row: Sequence[Any]) -> ProbeResult:
         raise StoreError(f"a stored result cannot be read by this rollcall: {exc}") from None
 
 
-class SqlStore:
+class SqlStore(LoadRunsMixin):
     """Shared implementation; a backend implements the hooks (execute, executemany, query,
     _write, _close) and may add _before_migrate."""
 

@@ -1,0 +1,369 @@
+"""`rollcall load`: how a target holds up under load (stages of concurrency or rate), and
+`rollcall load compare A B` / `rollcall load runs`.
+
+Thin: parse the flags into a LoadSpec (rollcall.load.spec, errors name the flag, exit 2), build
+the target, run rollcall.load, render. Exit codes: 0 done; 1 every request failed, an output
+could not be written, or (compare) a regression; 2 bad usage; 130/143 interrupted by
+SIGINT/SIGTERM (what finished is still shown, written and stored).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from .common import EXIT_FAILED, EXIT_OK, human_console
+
+
+class LoadGroup(click.Group):
+    """`rollcall load TARGET ...` means `rollcall load run TARGET ...`; `compare` and `runs` are
+    subcommands (a config target named like one is reached with `rollcall load run NAME`)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group("load", cls=LoadGroup, invoke_without_command=False,
+             short_help="Load-test one target: stages of concurrency or rate, latency percentiles, goodput.")
+def load() -> None:
+    """Load-test one target: how time to first token, throughput and errors change with load.
+
+    \b
+    rollcall load TARGET --concurrency 1,8,32 --requests 200     closed loop: N requests in flight
+    rollcall load TARGET --rate 1,5,20 --duration 60s --slo ttft=0.5,tpot=0.05
+    rollcall load compare before.json after.json                 exit 1 on a regression
+    rollcall load runs                                           load runs in the history
+
+    TARGET is a config target name or a base URL (http://host:8000/v1) with --kind.
+    """
+
+
+def _spec_error(exc: Exception) -> click.UsageError:
+    return click.UsageError(str(exc))
+
+
+def _build_spec(o: dict[str, Any]) -> Any:
+    from ..load import spec as s
+
+    if o["concurrency"] is not None and o["rate"] is not None:
+        raise s.SpecError("--concurrency/--rate: give one of them, not both")
+    if o["concurrency"] is None and o["rate"] is None:
+        raise s.SpecError("--concurrency/--rate: give --concurrency LIST (closed loop) or --rate LIST (open loop)")
+    mode = "concurrency" if o["concurrency"] is not None else "rate"
+    values = (s.parse_concurrency_list(o["concurrency"]) if mode == "concurrency" else s.parse_rate_list(o["rate"]))
+    if o["requests"] is not None and o["duration"] is not None:
+        raise s.SpecError("--requests/--duration: give one of them, not both")
+    duration = s.parse_duration(o["duration"], "--duration") if o["duration"] is not None else None
+    requests = o["requests"] if o["requests"] is not None else (None if duration is not None else s.DEFAULT_REQUESTS)
+    if mode == "concurrency" and o["burstiness"] is not None:
+        raise s.SpecError("--burstiness: only for --rate stages")
+    return s.LoadSpec(
+        mode=mode, values=tuple(values), requests=requests, duration_s=duration, warmup=o["warmup"],
+        burstiness=s.parse_burstiness(o["burstiness"]) if o["burstiness"] is not None else 1.0,
+        max_concurrency=o["max_concurrency"], timeout_s=s.parse_duration(o["timeout"], "--timeout"),
+        max_tokens=o["max_tokens"], slo=s.parse_slo(o["slo"]) if o["slo"] else {}, seed=o["seed"],
+    )
+
+
+def _prompts(o: dict[str, Any], seed: int) -> Any:
+    from ..load import prompts, spec as s
+
+    given = [name for name in ("prompts", "input_tokens") if o[name]]
+    if len(given) > 1 or (given and o["prompt_given"]):
+        raise s.SpecError("--prompt/--prompts/--input-tokens: give one of them")
+    if o["prompts"]:
+        return prompts.FilePrompts(o["prompts"])
+    if o["input_tokens"]:
+        mean, spread = s.parse_input_tokens(o["input_tokens"])
+        return prompts.SyntheticPrompts(mean, spread, seed)
+    return prompts.FixedPrompt(o["prompt"])
+
+
+def _extra_body(o: dict[str, Any]) -> dict[str, Any]:
+    from ..load.spec import SpecError
+
+    extra: dict[str, Any] = {}
+    if o["extra_body"]:
+        try:
+            extra = json.loads(o["extra_body"])
+        except ValueError:
+            raise SpecError("--extra-body: not JSON (give an object such as '{\"ignore_eos\": true}')") from None
+        if not isinstance(extra, dict):
+            raise SpecError("--extra-body: must be a JSON object such as '{\"ignore_eos\": true}'")
+    if o["ignore_eos"]:
+        extra["ignore_eos"] = True
+    return extra
+
+
+def _config(o: dict[str, Any]) -> Any:
+    from ..config import ConfigError, default_config_path, load_config
+
+    path = o["config_path"] or (None if o["no_config"] else default_config_path())
+    if path is None:
+        return None
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def _target(ref: str, o: dict[str, Any], spec: Any) -> tuple[Any, str]:
+    from ..load import target as t
+
+    config = None if t.is_url(ref) else _config(o)
+    defaults = config.defaults if config is not None else None
+    connect = o["connect_timeout"] if o["connect_timeout"] is not None else getattr(defaults, "connect_timeout", None)
+    first_byte = o["first_byte_timeout"] if o["first_byte_timeout"] is not None else getattr(
+        defaults, "first_byte_timeout", None)
+    connection = t.Connection(spec.max_in_flight, connect_timeout_s=connect if connect is not None else 10.0,
+                              first_byte_timeout_s=first_byte)
+    if t.is_url(ref):
+        target = t.url_target(ref, kind=o["kind"], model=o["model"], api_key_env=o["api_key_env"],
+                              connection=connection)
+        model = o["model"] or ""
+    else:
+        if o["api_key_env"]:
+            raise click.UsageError("--api-key-env: only for a base URL (a config target has its own api_key)")
+        target, model = t.config_target(ref, config, model=o["model"], connection=connection)
+    t.add_extra_body(target, _extra_body(o))
+    return target, model
+
+
+@load.command("run", short_help="Run load stages against one target (the default subcommand).")
+@click.argument("target_ref", metavar="TARGET")
+@click.option("--concurrency", metavar="LIST", help="Closed loop: keep N requests in flight, one stage per value "
+              "(e.g. 1,8,32,128).")
+@click.option("--rate", metavar="LIST", help="Open loop: send requests at R per second on a schedule, one stage per "
+              "value (e.g. 1,5,20).")
+@click.option("--burstiness", type=float, metavar="B", help="Open loop: gamma arrivals of shape B (1 = Poisson, "
+              "the default; below 1 burstier; large B nearly evenly spaced).")
+@click.option("--max-concurrency", type=click.IntRange(min=1), metavar="N",
+              help="Open loop: at most N requests in flight; waits are reported as queue time.")
+@click.option("-n", "--requests", type=click.IntRange(min=1), metavar="N",
+              help="Requests per stage after the warm-up [default: 100 unless --duration].")
+@click.option("-d", "--duration", metavar="DURATION", help="Length of each stage instead (30s, 5m, 1h).")
+@click.option("--warmup", type=click.IntRange(min=0), default=0, show_default=True, metavar="N",
+              help="Requests per stage whose results are dropped (chosen by send time, before the stage's own).")
+@click.option("--slo", metavar="SPEC", help="Per-request targets for goodput: ttft, ttfo, tpot, itl (largest gap), "
+              "e2e in seconds, e.g. ttft=0.5,tpot=50ms.")
+@click.option("--prompt", default=None, help="The prompt of every request [default: rollcall's question].")
+@click.option("--prompts", metavar="FILE.jsonl", help='Prompts in turn, one per line ({"prompt": "..."} or a JSON '
+              "string).")
+@click.option("--input-tokens", metavar="N[:SPREAD]", help="Synthetic prompts of about N tokens (± SPREAD, uniform), "
+              "seeded.")
+@click.option("--max-tokens", type=click.IntRange(min=1), metavar="N", help="max_tokens of each request.")
+@click.option("--ignore-eos", is_flag=True, help='Send "ignore_eos": true (vLLM and others: always answer '
+              "max-tokens tokens).")
+@click.option("--extra-body", metavar="JSON", help="JSON object of extra request fields for HTTP targets.")
+@click.option("-m", "--model", default=None, help="Model to load (a config target with several models needs one).")
+@click.option("--kind", default="openai", show_default=True, help="Kind of a TARGET given as a base URL.")
+@click.option("--api-key-env", metavar="VAR", help="For a base URL: read the API key from this environment variable.")
+@click.option("-c", "--config", "config_path", metavar="FILE", help="Config file with the [[target]] tables.")
+@click.option("--no-config", is_flag=True, help="Ignore any default config file.")
+@click.option("-t", "--timeout", default="60s", show_default=True, metavar="DURATION",
+              help="Deadline per request, connect to last token.")
+@click.option("--connect-timeout", type=float, default=None, metavar="SECONDS",
+              help="HTTP: fail with timeout when no connection in time [default: config or 10].")
+@click.option("--first-byte-timeout", type=float, default=None, metavar="SECONDS",
+              help="HTTP: fail with timeout when no response headers in time.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the arrival schedule and prompts.")
+@click.option("--json", "json_path", metavar="PATH|-", help="Write the run as JSON (schema rollcall.load/1).")
+@click.option("-o", "--output", "outputs", multiple=True, metavar="FORMAT:PATH",
+              help="json, jsonl (every request as it finishes) or html (the report); - is stdout.")
+@click.option("-q", "--quiet", is_flag=True, help="Print only the summary line.")
+@click.option("--store", "store_location", metavar="PATH|URL", envvar="ROLLCALL_STORE", show_envvar=True,
+              help="History database (SQLite path or postgresql://...).")
+@click.option("--no-store", is_flag=True, help="Do not record this run in the history.")
+@click.option("--site", metavar="NAME", help="Where this run is made from [default: hostname].")
+@click.pass_context
+def run(ctx: click.Context, target_ref: str, **o: Any) -> int:
+    """Send stages of load to TARGET and report latency percentiles, throughput, goodput and errors.
+
+    \b
+    Examples:
+      rollcall load groq -m llama-3.1-8b-instant --concurrency 1,8,32,128 --requests 200
+      rollcall load local --rate 1,5,20 --duration 60s --slo ttft=0.5,tpot=0.05 -o html:load.html
+      rollcall load http://127.0.0.1:8000/v1 -m my-model --rate 50 --input-tokens 512 --max-tokens 128
+
+    A stage whose client fell behind (sends 10 ms late at p99, or the event loop 50 ms late) is
+    flagged "client-bound: numbers unreliable".
+    """
+    from ..load.spec import SpecError
+    from ..targets.base import DEFAULT_PROMPT
+
+    o["prompt_given"] = o["prompt"] is not None
+    o["prompt"] = o["prompt"] if o["prompt"] is not None else DEFAULT_PROMPT
+    for flag in ("connect_timeout", "first_byte_timeout"):
+        value = o[flag]
+        if value is not None and not (0 < value < float("inf")):
+            raise click.UsageError(f"--{flag.replace('_', '-')}: must be a number of seconds greater than 0")
+    try:
+        spec = _build_spec(o)
+        prompts = _prompts(o, spec.seed)
+        from ..load.sinks import output_sinks
+
+        specs = ([f"json:{o['json_path']}"] if o["json_path"] else []) + list(o["outputs"])
+        try:
+            outputs = output_sinks(specs)
+        except ValueError as exc:
+            raise SpecError(f"-o/--json: {exc}") from None
+        target, model = _target(target_ref, o, spec)
+    except SpecError as exc:
+        raise _spec_error(exc) from None
+    return _execute(target, model, spec, prompts, outputs, specs, o)
+
+
+def _execute(target: Any, model: str, spec: Any, prompts: Any, outputs: list[Any], specs: list[str],
+             o: dict[str, Any]) -> int:
+    from ..load.app import execute, exit_code_for
+    from ..load.run import LoadRunner
+    from ..load.sinks import StoreLoadSink
+    from ..load.view import LoadLiveView
+    from ..reports.outputs import uses_stdout
+
+    console = human_console(stderr=uses_stdout(specs))
+    chatter = human_console(stderr=True)
+    sinks: list[Any] = [LoadLiveView(console, quiet=o["quiet"]), *outputs]
+    store = None
+    if not o["no_store"]:
+        from ..store import StoreError, default_site, open_store_for_run
+
+        try:
+            store, warning = open_store_for_run(o["store_location"])
+        except StoreError as exc:
+            raise click.UsageError(str(exc)) from None
+        if warning:
+            chatter.print(f"rollcall: warning: {warning}", style="yellow", markup=False)
+        if store is not None:
+            sinks.insert(0, StoreLoadSink(store))
+    site = o["site"] or _default_site()
+    settings = {"kind": target.kind, "extra_body_keys": sorted(getattr(target, "extra_body", {}) or {})}
+    runner = LoadRunner(target, spec, prompts, model=model, sinks=sinks, settings=settings, site=site)
+    try:
+        doc = execute(runner)
+        errors = runner.finish(doc)
+    finally:
+        if store is not None:
+            store.close()
+    interrupted = exit_code_for(doc["interrupted"])
+    if interrupted is not None:
+        return interrupted
+    problems = [f"an output could not be written ({e})" for e in errors]
+    totals = doc["totals"]
+    if totals["requests"] and not totals["ok"]:
+        problems.append(f"every request failed ({', '.join(_kinds(doc))})")
+    for problem in problems:
+        print(f"rollcall: {problem}", file=sys.stderr)
+    return EXIT_FAILED if problems else EXIT_OK
+
+
+def _default_site() -> str:
+    from ..store import default_site
+
+    return default_site()
+
+
+def _kinds(doc: dict[str, Any]) -> list[str]:
+    counts: dict[str, int] = {}
+    for stage in doc["stages"]:
+        for kind, n in stage["errors"].items():
+            counts[kind] = counts.get(kind, 0) + n
+    return [f"{kind} ×{n}" for kind, n in sorted(counts.items(), key=lambda kv: -kv[1])]
+
+
+def _read_doc(ref: str, store_location: str | None) -> dict[str, Any]:
+    """A load document from a JSON file, - (stdin), or the history by run id."""
+    from pathlib import Path
+
+    from ..load.document import check
+
+    if ref == "-" or Path(ref).exists():
+        try:
+            text = sys.stdin.read() if ref == "-" else Path(ref).read_text(encoding="utf-8")
+            doc = json.loads(text)
+        except (OSError, UnicodeDecodeError) as exc:
+            raise click.UsageError(f"{ref}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+        except (ValueError, RecursionError):
+            raise click.UsageError(f"{ref}: not JSON") from None
+        try:
+            return check(doc, ref)
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from None
+    from ..store import StoreError, open_store
+
+    try:
+        with open_store(store_location, create=False) as store:
+            return store.get_load_run(ref)
+    except StoreError as exc:
+        raise click.UsageError(f"{ref}: no such file, and {exc}") from None
+
+
+@load.command("compare", short_help="Two load runs side by side; exit 1 on a regression beyond --threshold.")
+@click.argument("a", metavar="A")
+@click.argument("b", metavar="B")
+@click.option("--threshold", type=float, default=0.10, show_default=True,
+              help="Relative change that counts as a regression (0.10 = 10% worse).")
+@click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON (schema rollcall.load.compare/1).")
+@click.option("--store", "store_location", metavar="PATH|URL", envvar="ROLLCALL_STORE",
+              help="History store to find run ids in.")
+def compare_cmd(a: str, b: str, threshold: float, as_json: bool, store_location: str | None) -> int:
+    """Compare load run B against run A, stage by stage (JSON files from --json, or stored run ids).
+
+    Throughput (req/s, tok/s, goodput) regresses when B is lower by more than the threshold,
+    latency percentiles (TTFT, TPOT, ITL, E2E) when B is higher, the error rate when it rose by
+    more than the threshold and at least one point. Exit 1 on any regression.
+    """
+    from ..load.compare import CompareError, compare, render
+
+    if not (0 <= threshold < float("inf")):
+        raise click.UsageError("--threshold: must be a number of 0 or more (0.10 = 10%)")
+    doc_a, doc_b = _read_doc(a, store_location), _read_doc(b, store_location)
+    try:
+        result = compare(doc_a, doc_b, threshold)
+    except CompareError as exc:
+        raise click.UsageError(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps(result, indent=2, ensure_ascii=False))
+    else:
+        human_console(stderr=False).print(render(result))
+    return EXIT_FAILED if result["regressions"] else EXIT_OK
+
+
+@load.command("runs", short_help="Load runs in the history.")
+@click.option("-n", "--limit", type=click.IntRange(min=1, max=1_000_000), default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (schema rollcall.load.runs/1).")
+@click.option("--store", "store_location", metavar="PATH|URL", envvar="ROLLCALL_STORE", help="History store.")
+def runs_cmd(limit: int, as_json: bool, store_location: str | None) -> int:
+    """Recent load runs: id, time, target, model, mode, stages, complete or not."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from ..store import StoreError, open_store
+
+    try:
+        with open_store(store_location, create=False) as store:
+            found = store.list_load_runs(limit)
+    except StoreError as exc:
+        raise click.UsageError(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps({"schema": "rollcall.load.runs/1", "runs": found}, indent=2, ensure_ascii=False))
+        return EXIT_OK
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for name in ("id", "started", "site", "target", "model", "mode", "stages", ""):
+        table.add_column(name)
+    for r in found:
+        values = r["settings"].get("values") or []
+        table.add_row(r["id"], r["started_at"], Text(r["site"]), Text(r["target"]), Text(r["model"] or "default"),
+                      f"{r['mode']} {','.join(f'{v:g}' for v in values)}", str(r["stages"]),
+                      "" if r["complete"] else Text(f"interrupted ({r['interrupted']})" if r["interrupted"]
+                                                    else "incomplete", style="yellow"))
+    human_console(stderr=False).print(table if found else "no load runs stored yet")
+    return EXIT_OK
+
+
+COMMANDS = [load]

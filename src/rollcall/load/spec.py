@@ -1,0 +1,199 @@
+"""What a load run asks for, parsed and validated where it enters: stage lists, durations, SLOs,
+synthetic prompt sizes. Every error is a SpecError whose message names the flag and the value.
+
+Pure parsing, no I/O: the command line and other programs build a LoadSpec through here.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+# Per-request SLOs a user can set, and the record field each one bounds (seconds).
+SLO_FIELDS = {"ttft": "ttft_s", "ttfo": "ttfo_s", "tpot": "tpot_s", "itl": "itl_max_s", "e2e": "e2e_s"}
+MODES = ("concurrency", "rate")
+DEFAULT_REQUESTS = 100
+DEFAULT_TIMEOUT_S = 60.0
+MAX_STAGES = 64
+MAX_CONCURRENCY = 100_000
+MAX_RATE = 1_000_000.0
+
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|m|h|d)?\s*$", re.I)
+
+
+class SpecError(ValueError):
+    """A load setting that cannot be used; str() is one line naming the flag: `--rate: ...`."""
+
+
+def parse_duration(text: str, flag: str) -> float:
+    """`30`, `30s`, `500ms`, `5m`, `1h`, `7d` -> seconds (a finite number greater than 0)."""
+    match = _DURATION.match(str(text))
+    if not match:
+        raise SpecError(f"{flag}: {text!r} is not a duration (use e.g. 30s, 500ms, 5m, 1h, 7d)")
+    seconds = float(match.group(1)) * _UNITS[(match.group(2) or "s").lower()]
+    if not (0 < seconds < math.inf):
+        raise SpecError(f"{flag}: {text!r} must be longer than 0")
+    return seconds
+
+
+def _items(text: str, flag: str) -> list[str]:
+    items = [item.strip() for item in str(text).split(",")]
+    if not any(items):
+        raise SpecError(f"{flag}: give a comma-separated list such as 1,8,32")
+    if any(not item for item in items):
+        raise SpecError(f"{flag}: {text!r} has an empty item")
+    if len(items) > MAX_STAGES:
+        raise SpecError(f"{flag}: at most {MAX_STAGES} stages, got {len(items)}")
+    return items
+
+
+def _no_duplicates(values: list[Any], flag: str) -> None:
+    seen: set[Any] = set()
+    for value in values:
+        if value in seen:
+            raise SpecError(f"{flag}: {value:g} is given twice (each stage needs its own value)")
+        seen.add(value)
+
+
+def parse_concurrency_list(text: str, flag: str = "--concurrency") -> list[int]:
+    """`1,8,32,128` -> [1, 8, 32, 128]: whole numbers from 1 to MAX_CONCURRENCY, each once."""
+    values = []
+    for item in _items(text, flag):
+        if not item.isdigit() or not 1 <= int(item) <= MAX_CONCURRENCY:
+            raise SpecError(f"{flag}: {item!r} is not a whole number from 1 to {MAX_CONCURRENCY:,}")
+        values.append(int(item))
+    _no_duplicates(values, flag)
+    return values
+
+
+def parse_rate_list(text: str, flag: str = "--rate") -> list[float]:
+    """`0.5,5,20` -> requests per second: finite numbers greater than 0, each once."""
+    values = []
+    for item in _items(text, flag):
+        try:
+            rate = float(item)
+        except ValueError:
+            rate = math.nan
+        if not (0 < rate <= MAX_RATE):
+            raise SpecError(f"{flag}: {item!r} is not a rate in requests per second (0 < rate <= {MAX_RATE:,.0f})")
+        values.append(rate)
+    _no_duplicates(values, flag)
+    return values
+
+
+def parse_slo(text: str, flag: str = "--slo") -> dict[str, float]:
+    """`ttft=0.5,tpot=50ms` -> {"ttft": 0.5, "tpot": 0.05}; names from SLO_FIELDS."""
+    slos: dict[str, float] = {}
+    for item in _items(text, flag):
+        name, sep, value = item.partition("=")
+        name = name.strip().lower()
+        if not sep:
+            raise SpecError(f"{flag}: expected NAME=SECONDS such as ttft=0.5, got {item!r}")
+        if name not in SLO_FIELDS:
+            raise SpecError(f"{flag}: unknown SLO {name!r} (known: {', '.join(SLO_FIELDS)})")
+        if name in slos:
+            raise SpecError(f"{flag}: {name} is given twice")
+        slos[name] = parse_duration(value, f"{flag} {name}")
+    return slos
+
+
+def parse_input_tokens(text: str, flag: str = "--input-tokens") -> tuple[int, int]:
+    """`512` or `512:64` -> (mean, spread): prompts of mean ± spread tokens, uniformly drawn."""
+    mean, sep, spread = str(text).partition(":")
+    mean, spread = mean.strip(), spread.strip() if sep else "0"
+    if not mean.isdigit() or not 1 <= int(mean) <= 1_000_000:
+        raise SpecError(f"{flag}: {text!r} needs a whole number of tokens from 1 to 1,000,000 (e.g. 512 or 512:64)")
+    if not spread.isdigit() or int(spread) >= int(mean):
+        raise SpecError(f"{flag}: the spread in {text!r} must be a whole number below the mean (e.g. 512:64)")
+    return int(mean), int(spread)
+
+
+def parse_burstiness(value: float, flag: str = "--burstiness") -> float:
+    if not (0 < value < math.inf):
+        raise SpecError(f"{flag}: {value!r} must be a number greater than 0 (1 = Poisson)")
+    return float(value)
+
+
+@dataclass(frozen=True, slots=True)
+class StageSpec:
+    """One stage: a closed loop of `concurrency` users, or an open loop at `rate` requests/s."""
+
+    index: int
+    mode: str
+    value: float  # the concurrency (a whole number) or the rate
+
+    @property
+    def label(self) -> str:
+        return f"concurrency {self.value:g}" if self.mode == "concurrency" else f"rate {self.value:g}/s"
+
+
+@dataclass(frozen=True, slots=True)
+class LoadSpec:
+    """Everything a load run does, validated. `requests` or `duration_s` bounds each stage."""
+
+    mode: str
+    values: tuple[float, ...]
+    requests: int | None = DEFAULT_REQUESTS
+    duration_s: float | None = None
+    warmup: int = 0
+    burstiness: float = 1.0
+    max_concurrency: int | None = None  # open loop: in-flight cap (waits count as queue time)
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    max_tokens: int | None = None
+    slo: dict[str, float] = field(default_factory=dict)
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise SpecError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
+        if not self.values:
+            raise SpecError(f"--{self.mode}: give at least one value")
+        if (self.requests is None) == (self.duration_s is None):
+            raise SpecError("--requests/--duration: give exactly one of them per stage")
+        if self.requests is not None and self.requests < 1:
+            raise SpecError("--requests: must be at least 1")
+        if self.warmup < 0:
+            raise SpecError("--warmup: must be 0 or more")
+        if not (0 < self.timeout_s < math.inf):
+            raise SpecError("--timeout: must be a number of seconds greater than 0")
+        if self.max_tokens is not None and self.max_tokens < 1:
+            raise SpecError("--max-tokens: must be at least 1")
+        if self.max_concurrency is not None and self.max_concurrency < 1:
+            raise SpecError("--max-concurrency: must be at least 1")
+        if self.max_concurrency is not None and self.mode != "rate":
+            raise SpecError("--max-concurrency: only for --rate stages (--concurrency already is the cap)")
+        parse_burstiness(self.burstiness)
+        for name in self.slo:
+            if name not in SLO_FIELDS:
+                raise SpecError(f"--slo: unknown SLO {name!r}")
+
+    @property
+    def stages(self) -> list[StageSpec]:
+        return [StageSpec(i, self.mode, v) for i, v in enumerate(self.values)]
+
+    @property
+    def max_in_flight(self) -> int:
+        """The most requests ever in flight at once: what the connection pool must allow so that
+        no request waits for a connection unseen."""
+        if self.mode == "concurrency":
+            return int(max(self.values))
+        return self.max_concurrency or 10_000
+
+    def settings(self) -> dict[str, Any]:
+        """The run's settings as they appear in the JSON document."""
+        return {
+            "mode": self.mode,
+            "values": list(self.values),
+            "requests": self.requests,
+            "duration_s": self.duration_s,
+            "warmup": self.warmup,
+            "burstiness": self.burstiness if self.mode == "rate" else None,
+            "max_concurrency": self.max_concurrency,
+            "timeout_s": self.timeout_s,
+            "max_tokens": self.max_tokens,
+            "slo": dict(self.slo),
+            "seed": self.seed,
+        }
