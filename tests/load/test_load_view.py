@@ -1,0 +1,69 @@
+"""The terminal view of a load run: the stage table, the knee, client-bound warnings and errors
+by kind, with outside text shown literally (never as markup)."""
+
+from __future__ import annotations
+
+from load_helpers import make_doc
+from rich.console import Console
+
+from rollcall.load.view import LoadLiveView, fmt_dur, report, stage_line, summary_line
+
+
+def render(console: Console, renderable) -> str:
+    console.print(renderable)
+    return console.file.getvalue()
+
+
+def test_report_shows_every_stage_and_the_summary(console: Console) -> None:
+    doc = make_doc((1, 8, 32), ttft=(0.1, 0.11, 0.5), rps_records=(10, 80, 82))
+    out = render(console, report(doc))
+    assert "Load local [m]" in out
+    lines = [line for line in out.splitlines() if line.strip()[:2] in ("1 ", "8 ", "32")]
+    assert len(lines) == 3
+    assert "knee at concurrency 8" in out
+    assert out.rstrip().endswith("3 stage(s), 172 requests, 172 ok, 0 failed in 60.0 s")
+
+
+def test_client_bound_stages_are_flagged_with_what_to_do(console: Console) -> None:
+    doc = make_doc((1,), rps_records=(20,), lateness=0.05)
+    out = render(console, report(doc))
+    assert "client-bound: numbers unreliable" in out and "sends were 50 ms late at p99" in out
+    assert "more worker processes or machines" in out
+    assert "client-bound" in stage_line("concurrency", doc["stages"][0]).plain
+
+
+def test_errors_are_shown_by_kind_with_an_example(console: Console) -> None:
+    doc = make_doc((1, 4), rps_records=(10, 10), fail=(10, 3))
+    out = render(console, report(doc))
+    assert "concurrency 1: 10 failed: http_status ×10 (HTTP 503: busy)" in out
+    assert "concurrency 4: 3 failed" in out
+
+
+def test_outside_text_is_never_markup(console: Console) -> None:
+    doc = make_doc((1,), target="evil [bold]x[/bold] [link=http://evil.example/]y[/link]", model="llama [free]",
+                   rps_records=(2,), fail=(1,))
+    doc["stages"][0]["error_examples"]["http_status"] = "oops [/bold] closing tag [red]"
+    out = render(console, report(doc))
+    assert "evil [bold]x[/bold] [link=http://evil.example/]y[/link]" in out
+    assert "[llama [free]]" in out and "oops [/bold] closing tag [red]" in out
+
+
+def test_an_interrupted_run_says_which_stage_was_cut() -> None:
+    doc = make_doc((1, 2), interrupted="SIGTERM")
+    assert summary_line(doc).endswith("interrupted (SIGTERM), stage 2 partial")
+
+
+def test_the_live_view_prints_a_line_per_stage_when_not_a_terminal(console: Console) -> None:
+    doc = make_doc((1, 8))
+    view = LoadLiveView(console)
+    view.start({"target": "local", "model": "m", "mode": "concurrency", "stages": ["concurrency 1", "concurrency 8"]})
+    for stage in doc["stages"]:
+        view.stage_finished(stage)
+    view.finish(doc)
+    out = console.file.getvalue()
+    assert out.startswith("Load local [m]: 2 stage(s): concurrency 1, concurrency 8")
+    assert out.count("ok  ") >= 2 and "2 stage(s), 50 requests" in out
+
+
+def test_durations_for_people() -> None:
+    assert [fmt_dur(v) for v in (None, 0.0042, 0.0123, 0.456, 2.5)] == ["-", "4.2ms", "12ms", "456ms", "2.50s"]
