@@ -1,15 +1,37 @@
-"""Shared pieces of the load tests: scripted targets whose events carry exact arrival stamps,
-hand-made request records, and a small load run against a real simulator."""
+"""Shared pieces of the load tests (tests/load/, tests/store/): a simulator fixture, scripted
+targets whose events carry exact arrival stamps, hand-made records and whole documents.
+
+A module that needs the simulator imports the fixture: `from load_helpers import sim_url`.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
 
+import pytest
+
 from rollcall.load.record import RequestRecord
+from rollcall.sim import Behaviour, Fault, Fleet, run_sim_in_thread
 from rollcall.targets.base import Content, Event, ProbeRequest, Started
+
+FLEET = Fleet({
+    "quick": Behaviour(ttft_s=0.02, tokens_per_s=1000, answer_tokens=8),
+    "slow": Behaviour(ttft_s=0.2, tokens_per_s=100, answer_tokens=5),
+    "thinker": Behaviour(ttft_s=0.02, tokens_per_s=1000, answer_tokens=4, reasoning_tokens=3),
+    "broken": Behaviour(status=500),
+    "limited": Behaviour(status=429, retry_after_s=3),
+    "silent": Behaviour(fault=Fault.HANG),
+})
+
+
+@pytest.fixture(scope="module")
+def sim_url() -> Iterator[str]:
+    """A simulator on loopback for the test module (real sockets)."""
+    with run_sim_in_thread(FLEET, seed=3) as base_url:
+        yield base_url
 
 
 class Scripted:

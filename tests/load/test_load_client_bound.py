@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+from load_helpers import sim_url  # noqa: F401 - the simulator fixture
 from rollcall.load.prompts import FixedPrompt
 from rollcall.load.run import LoadRunner
 from rollcall.load.spec import LoadSpec

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from load_helpers import sim_url  # noqa: F401 - the simulator fixture
 from rollcall.load.prompts import FixedPrompt
 from rollcall.load.record import RequestRecord
 from rollcall.load.run import LoadRunner
