@@ -20,7 +20,7 @@ from rollcall.targets.base import Content, Event, ProbeRequest, Started
 FLEET = Fleet({
     "quick": Behaviour(ttft_s=0.02, tokens_per_s=1000, answer_tokens=8),
     "slow": Behaviour(ttft_s=0.2, tokens_per_s=100, answer_tokens=5),
-    "thinker": Behaviour(ttft_s=0.02, tokens_per_s=1000, answer_tokens=4, reasoning_tokens=3),
+    "thinker": Behaviour(ttft_s=0.02, tokens_per_s=20, answer_tokens=2, reasoning_tokens=2),
     "broken": Behaviour(status=500),
     "limited": Behaviour(status=429, retry_after_s=3),
     "silent": Behaviour(fault=Fault.HANG),

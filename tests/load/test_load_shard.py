@@ -121,7 +121,9 @@ async def test_a_closed_loop_duration_stops_new_requests(sim_url: str) -> None:
 async def test_reasoning_counts_for_ttft_not_ttfo(sim_url: str) -> None:
     spec = LoadSpec(mode="concurrency", values=(2,), requests=6)
     doc, records = await run(sim_url, "thinker", spec)
-    assert all(r.ok and r.ttft_s < r.ttfo_s and r.reasoning_chars > 0 for r in records)
+    assert all(r.ok and r.ttft_s <= r.ttfo_s and r.reasoning_chars > 0 for r in records)
+    # Reasoning comes 100 ms before the answer; only a client stalled that long reads them together.
+    assert sum(r.ttfo_s - r.ttft_s > 0.05 for r in records) >= 4
     assert all(not r.output_tokens_estimated for r in records)  # the simulator sends usage
     assert doc["stages"][0]["ttfo_s"]["p50"] > doc["stages"][0]["ttft_s"]["p50"]
 

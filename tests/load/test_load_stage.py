@@ -122,3 +122,12 @@ def test_no_knee_while_throughput_scales_or_ttft_holds() -> None:
     flat_ttft = [_stage(0, 1, 5, 0.1), _stage(1, 8, 5.5, 0.1)]  # throughput stuck, but TTFT did not rise
     assert find_knee(flat_ttft, "concurrency") is None
     assert find_knee([_stage(0, 1, 5, 0.1)], "concurrency") is None
+
+
+def test_the_closed_loop_ramp_up_is_reported_apart_from_lateness() -> None:
+    # 64 users' first requests all fall due at the stage start; the last went out 30 ms after it.
+    ramp = [record(number=i, ramp=True, lateness_s=i * 0.0005) for i in range(64)]
+    resend = [record(number=64 + i, lateness_s=0.0001) for i in range(64)]
+    out = stats(ramp + resend)
+    assert out["ramp_up_s"] == pytest.approx(63 * 0.0005)
+    assert out["send_lateness_s"]["n"] == 64 and not out["client_bound"]

@@ -82,6 +82,17 @@ class Distribution:
             self._bin(x)
 
     def extend(self, values: Iterable[float]) -> None:
+        exact = self._exact
+        if exact is not None and isinstance(values, list) and values and len(exact) + len(values) <= self.cap:
+            lo, hi, total = min(values), max(values), math.fsum(values)
+            if lo >= 0.0 and hi < math.inf and total == total:  # no NaN: the common case, one C-level append
+                exact.extend(values)
+                self._sorted = False
+                self.n += len(values)
+                self.total += total
+                self.min = min(self.min, lo)
+                self.max = max(self.max, hi)
+                return
         for x in values:
             self.add(x)
 

@@ -151,6 +151,9 @@ class RequestRecord:
     output_chars: int = 0
     reasoning_chars: int = 0
     input_tokens: int | None = None
+    # The first request of a closed-loop user, due at the stage start: its lateness is the ramp-up
+    # (how long the client took to get every user going), not a delay in re-sending.
+    ramp: bool = False
 
     @property
     def itl_max_s(self) -> float | None:
@@ -163,7 +166,7 @@ class RequestRecord:
     @classmethod
     def from_measurement(
         cls, m: Measurement, *, stage: int, shard: int, number: int, warmup: bool, scheduled: float,
-        queue_s: float, t0: float, wall0: float,
+        queue_s: float, t0: float, wall0: float, ramp: bool = False,
     ) -> RequestRecord:
         """`scheduled` and `m`'s stamps are perf_counter values; t0 is the stage start on that clock
         and wall0 the wall-clock time at t0."""
@@ -188,7 +191,7 @@ class RequestRecord:
             error_kind=None if ok else str(m.error_kind), error=m.error, status=m.status,
             ttft_s=ttft, ttfo_s=ttfo, e2e_s=e2e, tpot_s=tpot, itl_s=m.gaps, output_tokens=tokens,
             output_tokens_estimated=estimated, output_chars=m.chars, reasoning_chars=m.reasoning_chars,
-            input_tokens=m.prompt_tokens,
+            input_tokens=m.prompt_tokens, ramp=ramp,
         )
 
     def to_dict(self) -> dict[str, Any]:

@@ -91,13 +91,15 @@ class _Shard:
         self.inflight: set[asyncio.Task[float]] = set()
         self.sent = self.finished = self.cancelled = 0
         self.max_in_flight = 0
+        self.lag = LagMonitor(interval_s=LAG_INTERVAL_S)
         # The stage start on this machine's monotonic clock.
         self.t0 = time.perf_counter() + (plan.start_at - time.time())
 
     def _request(self, number: int) -> ProbeRequest:
         return ProbeRequest(prompt=self.prompts.prompt(number), model=self.plan.model, max_tokens=self.plan.max_tokens)
 
-    async def _one(self, number: int, warmup: bool, scheduled: float, slots: asyncio.Semaphore | None) -> float:
+    async def _one(self, number: int, warmup: bool, scheduled: float, slots: asyncio.Semaphore | None,
+                   ramp: bool = False) -> float:
         """Send one request; returns when it ended (perf_counter)."""
         plan = self.plan
         self.sent += 1
@@ -119,7 +121,7 @@ class _Shard:
                 slots.release()
         self.buffer.append(RequestRecord.from_measurement(
             m, stage=plan.stage, shard=plan.shard, number=number, warmup=warmup, scheduled=scheduled,
-            queue_s=queue_s, t0=self.t0, wall0=plan.start_at,
+            queue_s=queue_s, t0=self.t0, wall0=plan.start_at, ramp=ramp,
         ))
         self.finished += 1
         return m.end
@@ -131,19 +133,22 @@ class _Shard:
         window_end: list[float] = []  # duration mode: set by the first measured send
 
         async def user() -> None:
-            due = self.t0
+            due, ramp = self.t0, True
             while True:
                 n = next(counter)
                 if last is not None and n >= last:
                     return
                 warmup = n < plan.warmup
+                if n == plan.warmup and n:
+                    self.lag.max_lag_s = 0.0  # the stage's own lag, from its first measured send
                 if plan.duration_s is not None and not warmup:
                     now = time.perf_counter()
                     if not window_end:
                         window_end.append(now + plan.duration_s)
                     elif now >= window_end[0]:
                         return
-                due = await self._one(n * plan.shards + plan.shard, warmup, due, None)
+                due = await self._one(n * plan.shards + plan.shard, warmup, due, None, ramp)
+                ramp = False
 
         await self._await_all([asyncio.ensure_future(user()) for _ in range(plan.users)])
 
@@ -158,6 +163,8 @@ class _Shard:
                 break
             if number == plan.warmup:
                 window_start = offset
+                if number:
+                    self.lag.max_lag_s = 0.0  # the stage's own lag, from its first measured send
             if plan.duration_s is not None and number >= plan.warmup and offset >= window_start + plan.duration_s:
                 break
             if number % plan.shards != plan.shard:
@@ -199,7 +206,7 @@ class _Shard:
         self.cancelled = max(0, self.sent - self.finished)
 
     async def run(self, stop: asyncio.Event | None) -> AsyncIterator[list[RequestRecord] | ShardSummary]:
-        lag = LagMonitor(interval_s=LAG_INTERVAL_S)
+        lag = self.lag
         lag.start()
         cpu0 = time.process_time()
         driver = asyncio.ensure_future(self._drive())

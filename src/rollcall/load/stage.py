@@ -124,6 +124,7 @@ class StageStats:
         self.started_at = started_at  # wall clock of the stage start
         self.latency = {name: Distribution() for name in LATENCIES}
         self.lateness = Distribution()
+        self.ramp_up_s: float | None = None
         self.queue = Distribution()
         self.requests = self.ok = self.warmup = 0
         self.errors: Counter[str] = Counter()
@@ -146,7 +147,11 @@ class StageStats:
         end = record.end_s
         if self.last_s is None or end > self.last_s:
             self.last_s = end
-        self.lateness.add(record.lateness_s)
+        if record.ramp:
+            if self.ramp_up_s is None or record.lateness_s > self.ramp_up_s:
+                self.ramp_up_s = record.lateness_s
+        else:
+            self.lateness.add(record.lateness_s)
         self.queue.add(record.queue_s)
         if not record.ok:
             kind = record.error_kind or "unknown"
@@ -216,6 +221,7 @@ class StageStats:
             "client_bound": bool(reasons),
             "client_bound_reasons": reasons,
             "send_lateness_s": lateness,
+            "ramp_up_s": self.ramp_up_s,
             "loop_lag_max_s": lag,
             "client_cpu_s": cpu,
             "client_cpu_per_request_ms": (cpu / sent * 1000) if cpu is not None and sent else None,
