@@ -34,6 +34,14 @@ def fmt_dur(value: float | None) -> str:
     return f"{value:.2f}s"
 
 
+def fmt_ms(value: float | None) -> str:
+    """Seconds as milliseconds without the unit (the column header names it): 0.0123 -> 12.3."""
+    if value is None:
+        return "-"
+    ms = value * 1000
+    return f"{ms:.1f}" if ms < 10 else f"{ms:,.0f}"
+
+
 def fmt_num(value: float | None) -> str:
     if value is None:
         return "-"
@@ -46,6 +54,10 @@ def stage_label(mode: str, value: float) -> str:
 
 def _pair(summary: dict[str, Any]) -> str:
     return f"{fmt_dur(summary.get('p50'))}/{fmt_dur(summary.get('p99'))}"
+
+
+def _ms_pair(summary: dict[str, Any]) -> str:
+    return f"{fmt_ms(summary.get('p50'))}/{fmt_ms(summary.get('p99'))}"
 
 
 def _errors_text(errors: dict[str, int]) -> str:
@@ -71,12 +83,11 @@ def stage_line(mode: str, stage: dict[str, Any]) -> Text:
 def stages_table(doc: dict[str, Any]) -> Table:
     mode = doc["mode"]
     table = Table(box=None, pad_edge=False, header_style="bold", show_edge=False)
-    table.add_column("concurrency" if mode == "concurrency" else "rate/s", justify="right")
-    for name in ("req", "ok", "req/s", "tok/s", "good/s"):
-        table.add_column(name, justify="right")
-    for name in ("TTFT p50/p99", "TPOT p50/p99", "ITL p99", "E2E p50/p99", "late p99", "lag"):
-        table.add_column(name, justify="right")
-    table.add_column("note")
+    table.add_column("conc." if mode == "concurrency" else "rate/s", justify="right", no_wrap=True)
+    # Latencies in milliseconds, p50/p99 (the header says so once instead of every cell).
+    for name in ("ok/req", "req/s", "tok/s", "good/s", "TTFT ms", "TPOT ms", "ITL p99", "E2E ms", "late", "lag"):
+        table.add_column(name, justify="right", no_wrap=True)
+    table.add_column("note", no_wrap=True)
     for stage in doc["stages"]:
         notes = Text()
         if stage["client_bound"]:
@@ -85,12 +96,12 @@ def stages_table(doc: dict[str, Any]) -> Table:
             notes.append("partial ", style="yellow")
         if doc.get("knee") and doc["knee"]["index"] == stage["index"]:
             notes.append("knee", style="bold cyan")
-        ok = Text(str(stage["ok"]), style="green" if stage["ok"] == stage["requests"] else "red")
+        ok = Text(f"{stage['ok']}/{stage['requests']}", style="green" if stage["ok"] == stage["requests"] else "red")
         table.add_row(
-            f"{stage[mode]:g}", str(stage["requests"]), ok, fmt_num(stage["requests_per_s"]),
+            f"{stage[mode]:g}", ok, fmt_num(stage["requests_per_s"]),
             fmt_num(stage["output_tokens_per_s"]), fmt_num(stage["goodput_per_s"]) if stage["slo"] else "-",
-            _pair(stage["ttft_s"]), _pair(stage["tpot_s"]), fmt_dur(stage["itl_s"].get("p99")), _pair(stage["e2e_s"]),
-            fmt_dur(stage["send_lateness_s"].get("p99")), fmt_dur(stage["loop_lag_max_s"]), notes,
+            _ms_pair(stage["ttft_s"]), _ms_pair(stage["tpot_s"]), fmt_ms(stage["itl_s"].get("p99")),
+            _ms_pair(stage["e2e_s"]), fmt_ms(stage["send_lateness_s"].get("p99")), fmt_ms(stage["loop_lag_max_s"]), notes,
         )
     return table
 
@@ -104,7 +115,9 @@ def report(doc: dict[str, Any]) -> RenderableType:
     head.append(doc["target"], style="bold")
     head.append(f" [{doc['model'] or 'default'}]", style="dim")
     head.append(f"  ({doc['kind']}, {doc['settings'].get('prompts', '')})", style="dim")
-    parts += [head, stages_table(doc)]
+    parts += [head, stages_table(doc),
+              Text("latencies in ms, p50/p99; late = p99 of how late requests were sent (ms); "
+                   "lag = worst event-loop lag (ms)", style="dim")]
     slos = doc["settings"].get("slo") or {}
     if slos:
         parts.append(Text("SLO: " + ", ".join(f"{k} <= {fmt_dur(v)}" for k, v in slos.items())
