@@ -146,3 +146,12 @@ def test_a_signal_keeps_what_finished_and_marks_the_stage_partial(tmp_path: Path
     runs = load(tmp_path, "runs", "--store", str(store), "--json")
     (stored,) = json.loads(runs.stdout)["runs"]
     assert stored["interrupted"] == sig.name and stored["stages"] == 1 and not stored["complete"]
+
+
+def test_synthetic_prompts_reach_the_server(tmp_path: Path, sim_url: str) -> None:
+    proc = load(tmp_path, sim_url, "-m", "quick", "--rate", "50", "-n", "5", "--input-tokens", "200:20",
+                "--ignore-eos", "--extra-body", '{"top_k": 5}', "--no-store", "-o", "jsonl:-", "-q")
+    assert proc.returncode == 0, proc.stderr
+    lines = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert len(lines) == 5 and all(180 <= line["input_tokens"] <= 320 for line in lines)  # ~4 characters a token
+    assert len({line["input_tokens"] for line in lines}) > 1

@@ -67,3 +67,26 @@ def test_the_live_view_prints_a_line_per_stage_when_not_a_terminal(console: Cons
 
 def test_durations_for_people() -> None:
     assert [fmt_dur(v) for v in (None, 0.0042, 0.0123, 0.456, 2.5)] == ["-", "4.2ms", "12ms", "456ms", "2.50s"]
+
+
+def test_the_live_line_on_a_terminal_shows_progress_then_gives_way() -> None:
+    import io
+
+    from load_helpers import record
+
+    from rollcall.load.spec import StageSpec
+    from rollcall.load.view import LoadLiveView
+
+    out = io.StringIO()
+    terminal = Console(file=out, width=100, force_terminal=True, color_system=None)
+    view = LoadLiveView(terminal)
+    view.start({"target": "local", "model": "m", "mode": "rate", "stages": ["rate 5/s"]})
+    view.stage_started(StageSpec(0, "rate", 5.0))
+    view._refreshed = -1e9  # refresh at once
+    view.records([record(number=i, ttft_s=0.1 + i / 1000) for i in range(9)]
+                 + [record(number=9, ok=False, error_kind="rate_limit")], None)
+    live = out.getvalue()
+    assert "rate 5/s: 10 done" in live and "TTFT p50 104ms" in live and "errors: rate_limit ×1" in live
+    doc = make_doc((5.0,), mode="rate", rps_records=(10,))
+    view.stage_finished(doc["stages"][0])
+    assert view.live is None and "rate 5/s" in out.getvalue().splitlines()[-1]

@@ -23,7 +23,10 @@ class LoadGroup(click.Group):
     subcommands (a config target named like one is reached with `rollcall load run NAME`)."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
+        if not args:
+            click.echo(ctx.get_help())
+            ctx.exit(0)
+        if args[0] not in self.commands and args[0] not in ("-h", "--help"):
             args = ["run", *args]
         return super().parse_args(ctx, args)
 
@@ -343,13 +346,17 @@ def runs_cmd(limit: int, as_json: bool, store_location: str | None) -> int:
     from rich.table import Table
     from rich.text import Text
 
-    from ..store import StoreError, open_store
+    from ..store import StoreError
+    from .store_cmd import _open
 
+    store = _open(store_location)  # None: nothing recorded yet (said so on stderr)
     try:
-        with open_store(store_location, create=False) as store:
-            found = store.list_load_runs(limit)
+        found = store.list_load_runs(limit) if store is not None else []
     except StoreError as exc:
         raise click.UsageError(str(exc)) from None
+    finally:
+        if store is not None:
+            store.close()
     if as_json:
         click.echo(json.dumps({"schema": "rollcall.load.runs/1", "runs": found}, indent=2, ensure_ascii=False))
         return EXIT_OK

@@ -158,6 +158,7 @@ class _Shard:
         last = None if plan.requests is None else plan.warmup + plan.requests
         window_start = 0.0
         perf_counter = time.perf_counter
+        behind = 0
         for number, offset in enumerate(arrivals(plan.rate, plan.burstiness, plan.seed)):
             if last is not None and number >= last:
                 break
@@ -172,7 +173,12 @@ class _Shard:
             due = self.t0 + offset
             delay = due - perf_counter()
             if delay > 0:
+                behind = 0
                 await asyncio.sleep(delay)
+            else:
+                behind += 1
+                if behind % 64 == 0:  # catching up on a backlog: let the requests in flight be read
+                    await asyncio.sleep(0)
             task = asyncio.ensure_future(self._one(number, number < plan.warmup, due, slots))
             self.inflight.add(task)
             task.add_done_callback(self.inflight.discard)

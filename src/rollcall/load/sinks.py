@@ -92,17 +92,23 @@ class JsonlRecords(BaseSink):
     def __init__(self, path: str) -> None:
         self.path = path
         self._out: IO[bytes] | None = None
+        self._gone = False  # stdout's reader left (`| head`): stop writing, keep running
 
     def start(self, info: dict[str, Any]) -> None:
         if self.path != "-":
             self._out = open(self.path, "wb")  # noqa: SIM115 - lives across the run
 
     def records(self, batch: list[RequestRecord], stats: Any) -> None:
+        if self._gone:
+            return
         data = record_lines(batch)
         if self.path == "-":
             from ..stdio import write_stdout
 
-            write_stdout(data)
+            try:
+                write_stdout(data)
+            except BrokenPipeError:
+                self._gone = True
         elif self._out is not None:
             self._out.write(data)
             self._out.flush()
