@@ -120,7 +120,7 @@ def test_a_name_without_config_is_explained(tmp_path: Path) -> None:
     assert "TARGET: 'groq' is neither a base URL (http://...) nor a config target" in proc.stderr
 
 
-@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)])
 def test_a_signal_keeps_what_finished_and_marks_the_stage_partial(tmp_path: Path, sim_url: str, sig, code) -> None:
     jsonl, out, store = tmp_path / "r.jsonl", tmp_path / "r.json", tmp_path / "h.sqlite3"
     proc = subprocess.Popen(

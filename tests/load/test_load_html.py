@@ -12,6 +12,7 @@ from test_reports_common import HOSTILE, IMG, SCRIPT
 
 from rollcall.load.sinks import DocumentWriter
 from rollcall.redact import register_secret
+from rollcall.safetext import visible
 from rollcall.reports.load_html import dumps
 
 
@@ -42,7 +43,8 @@ def test_the_embedded_document_is_the_run(tmp_path) -> None:
     page = dumps(doc)
     data = re.search(r'<script type="application/json" id="rollcall-data">(.*?)</script>', page, re.S).group(1)
     embedded = json.loads(data)
-    assert embedded["stages"][1]["error_examples"]["http_status"] == HOSTILE
+    assert embedded["stages"][1]["error_examples"]["http_status"] == visible(HOSTILE)  # controls shown
+    assert "\x1b" not in data and "\\x1b[31m" in data
     assert embedded["target"] == doc["target"] and [s["concurrency"] for s in embedded["stages"]] == [1, 8, 32]
 
 

@@ -40,12 +40,13 @@ def test_errors_are_shown_by_kind_with_an_example(console: Console) -> None:
 
 
 def test_outside_text_is_never_markup(console: Console) -> None:
-    doc = make_doc((1,), target="evil [bold]x[/bold] [link=http://evil.example/]y[/link]", model="llama [free]",
-                   rps_records=(2,), fail=(1,))
-    doc["stages"][0]["error_examples"]["http_status"] = "oops [/bold] closing tag [red]"
+    doc = make_doc((1,), target="evil [bold]x[/bold] [link=http://evil.example/]y[/link]\x1b]0;pwned\x07",
+                   model="llama [free]\u202e", rps_records=(2,), fail=(1,))
+    doc["stages"][0]["error_examples"]["http_status"] = "oops [/bold] closing tag [red] \x1b[2J"
     out = render(console, report(doc))
-    assert "evil [bold]x[/bold] [link=http://evil.example/]y[/link]" in out
-    assert "[llama [free]]" in out and "oops [/bold] closing tag [red]" in out
+    assert "evil [bold]x[/bold] [link=http://evil.example/]y[/link]\\x1b]0;pwned\\x07" in out
+    assert "[llama [free]\\u202e]" in out and "oops [/bold] closing tag [red] \\x1b[2J" in out
+    assert "\x1b" not in out and "\u202e" not in out
 
 
 def test_an_interrupted_run_says_which_stage_was_cut() -> None:

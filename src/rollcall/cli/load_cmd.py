@@ -215,53 +215,77 @@ def run(ctx: click.Context, target_ref: str, **o: Any) -> int:
             outputs = output_sinks(specs)
         except ValueError as exc:
             raise SpecError(f"-o/--json: {exc}") from None
+        spec = _fit_open_files(spec)
         target, model = _target(target_ref, o, spec)
     except SpecError as exc:
         raise _spec_error(exc) from None
     return _execute(target, model, spec, prompts, outputs, specs, o)
 
 
+def _fit_open_files(spec: Any) -> Any:
+    """Raise the open-file limit; refuse a concurrency it cannot hold (capping it quietly would
+    change the experiment), and cap an open loop's requests in flight to it, so that waits show
+    as queue time instead of hiding in the connection pool."""
+    import dataclasses
+
+    from ..fdlimit import fit_concurrency
+    from ..load.spec import SpecError
+
+    budget = fit_concurrency(spec.max_in_flight, per_probe=1)
+    if budget.concurrency >= spec.max_in_flight:
+        return spec
+    if spec.mode == "concurrency" or spec.max_concurrency is not None:
+        flag = "--concurrency" if spec.mode == "concurrency" else "--max-concurrency"
+        raise SpecError(f"{flag}: {spec.max_in_flight:,} requests in flight need as many open files, and this "
+                        f"process may open about {budget.concurrency:,} more (raise ulimit -n)")
+    return dataclasses.replace(spec, max_concurrency=budget.concurrency)
+
+
 def _execute(target: Any, model: str, spec: Any, prompts: Any, outputs: list[Any], specs: list[str],
              o: dict[str, Any]) -> int:
-    from ..load.app import execute, exit_code_for
+    from ..load.app import execute
     from ..load.run import LoadRunner
     from ..load.sinks import StoreLoadSink
     from ..load.view import LoadLiveView
     from ..reports.outputs import uses_stdout
+    from ..safetext import one_line
+    from ..stdio import say
 
     console = human_console(stderr=uses_stdout(specs))
-    chatter = human_console(stderr=True)
     sinks: list[Any] = [LoadLiveView(console, quiet=o["quiet"]), *outputs]
     store = None
     if not o["no_store"]:
-        from ..store import StoreError, default_site, open_store_for_run
+        from ..store import StoreError, open_store_for_run
 
         try:
             store, warning = open_store_for_run(o["store_location"])
         except StoreError as exc:
             raise click.UsageError(str(exc)) from None
         if warning:
-            chatter.print(f"rollcall: warning: {warning}", style="yellow", markup=False)
+            say(one_line(f"rollcall: warning: {warning}"))
         if store is not None:
             sinks.insert(0, StoreLoadSink(store))
     site = o["site"] or _default_site()
     settings = {"kind": target.kind, "extra_body_keys": sorted(getattr(target, "extra_body", {}) or {})}
     runner = LoadRunner(target, spec, prompts, model=model, sinks=sinks, settings=settings, site=site)
+    execution = None
     try:
-        doc = execute(runner)
-        errors = runner.finish(doc)
+        execution = execute(runner)
     finally:
-        if store is not None:
+        # Abandoned, the store may still be mid-write: leave it to the process exit.
+        if store is not None and (execution is None or not execution.abandoned):
             store.close()
-    interrupted = exit_code_for(doc["interrupted"])
-    if interrupted is not None:
-        return interrupted
-    problems = [f"an output could not be written ({e})" for e in errors]
+    if execution.abandoned:
+        say(one_line(f"rollcall: stopped before finishing; not written: {', '.join(execution.abandoned)}"))
+    if execution.exit_status is not None:
+        return execution.exit_status
+    doc = execution.doc
+    problems = [f"an output could not be written ({e})" for e in execution.sink_errors]
     totals = doc["totals"]
     if totals["requests"] and not totals["ok"]:
         problems.append(f"every request failed ({', '.join(_kinds(doc))})")
     for problem in problems:
-        print(f"rollcall: {problem}", file=sys.stderr)
+        say(one_line(f"rollcall: {problem}"))
     return EXIT_FAILED if problems else EXIT_OK
 
 
@@ -279,6 +303,9 @@ def _kinds(doc: dict[str, Any]) -> list[str]:
     return [f"{kind} ×{n}" for kind, n in sorted(counts.items(), key=lambda kv: -kv[1])]
 
 
+MAX_DOCUMENT_BYTES = 64 << 20  # a load document holds no per-request records: a few MB at most
+
+
 def _read_doc(ref: str, store_location: str | None) -> dict[str, Any]:
     """A load document from a JSON file, - (stdin), or the history by run id."""
     from pathlib import Path
@@ -287,8 +314,14 @@ def _read_doc(ref: str, store_location: str | None) -> dict[str, Any]:
 
     if ref == "-" or Path(ref).exists():
         try:
-            text = sys.stdin.read() if ref == "-" else Path(ref).read_text(encoding="utf-8")
-            doc = json.loads(text)
+            if ref == "-":
+                data = sys.stdin.buffer.read(MAX_DOCUMENT_BYTES + 1)
+            else:
+                with open(ref, "rb") as file:
+                    data = file.read(MAX_DOCUMENT_BYTES + 1)
+            if len(data) > MAX_DOCUMENT_BYTES:
+                raise click.UsageError(f"{ref}: larger than {MAX_DOCUMENT_BYTES:,} bytes; not a load document")
+            doc = json.loads(data.decode("utf-8"))
         except (OSError, UnicodeDecodeError) as exc:
             raise click.UsageError(f"{ref}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
         except (ValueError, RecursionError):
@@ -346,6 +379,7 @@ def runs_cmd(limit: int, as_json: bool, store_location: str | None) -> int:
     from rich.table import Table
     from rich.text import Text
 
+    from ..safetext import line
     from ..store import StoreError
     from .store_cmd import _open
 
@@ -365,7 +399,8 @@ def runs_cmd(limit: int, as_json: bool, store_location: str | None) -> int:
         table.add_column(name)
     for r in found:
         values = r["settings"].get("values") or []
-        table.add_row(r["id"], r["started_at"], Text(r["site"]), Text(r["target"]), Text(r["model"] or "default"),
+        table.add_row(line(r["id"]), line(r["started_at"]), line(r["site"]), line(r["target"], limit=40),
+                      line(r["model"] or "default", limit=40),
                       f"{r['mode']} {','.join(f'{v:g}' for v in values)}", str(r["stages"]),
                       "" if r["complete"] else Text(f"interrupted ({r['interrupted']})" if r["interrupted"]
                                                     else "incomplete", style="yellow"))

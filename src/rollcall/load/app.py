@@ -1,65 +1,65 @@
-"""Running a LoadRunner from synchronous code: its own event loop, SIGINT and SIGTERM.
+"""Running a LoadRunner from synchronous code: its own event loop, and the stop signals.
 
-The first signal stops the run the gentle way (no more requests, the current stage cut and
-marked partial, everything finished kept); a second one stops waiting for in-flight requests to
-be cancelled. Either way the caller gets the document of what finished and writes it.
+Stop signals come through rollcall.stop (one mechanism for every long-running command). The
+first SIGINT, SIGTERM or SIGHUP stops a load run the gentle way: no more requests are sent, those
+in flight are cancelled and counted, the current stage is finished as `partial`, and every sink
+still gets the document. A further signal prints a notice; the one after that abandons whatever
+is still being written (`abandoned` names it).
 """
 
 from __future__ import annotations
 
 import asyncio
-import signal
+from dataclasses import dataclass
 from typing import Any
 
 from ..app import new_event_loop
+from ..stop import Abandoned, StopSignals, exit_status, signal_name
 from .run import LoadRunner
 
-SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+@dataclass(frozen=True)
+class LoadExecution:
+    doc: dict[str, Any]
+    signum: int | None = None
+    abandoned: tuple[str, ...] = ()
+    sink_errors: tuple[str, ...] = ()
+
+    @property
+    def exit_status(self) -> int | None:
+        """128 + the stop signal's number (130 SIGINT, 143 SIGTERM, 129 SIGHUP); None without one."""
+        if self.signum is not None:
+            return exit_status(self.signum)
+        return 130 if self.doc.get("interrupted") else None
 
 
-async def _run(runner: LoadRunner) -> dict[str, Any]:
-    loop = asyncio.get_running_loop()
-    task = asyncio.current_task()
+async def _main(runner: LoadRunner, signals: StopSignals) -> dict[str, Any]:
+    work = asyncio.ensure_future(runner.run())
+    # The stop signal cancels only the wait (the shield keeps the run itself going), so the
+    # runner can cut its stage in order instead of being torn down mid-request.
+    done = await signals.until_stopped(asyncio.shield(work))
+    if done is not None:
+        return done
+    runner.interrupt(signal_name(signals.signum) if signals.signum is not None else "SIGINT")
+    return await work
 
-    def on_signal(name: str) -> None:
-        if runner.interrupted is None:
-            runner.interrupt(name)
-        elif task is not None:
-            task.cancel()
 
-    installed = []
-    for sig in SIGNALS:
+def execute(runner: LoadRunner, *, stop: StopSignals | None = None) -> LoadExecution:
+    """Run to the end or to a stop signal, then give the document to every sink."""
+    with stop if stop is not None else StopSignals() as signals:
+        doc: dict[str, Any] | None = None
         try:
-            loop.add_signal_handler(sig, on_signal, sig.name)
-            installed.append(sig)
-        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or no signals here
-            pass
-    try:
-        return await runner.run()
-    except asyncio.CancelledError:
-        if runner.interrupted is None:
-            raise
-        return runner.document()
-    finally:
-        for sig in installed:
-            loop.remove_signal_handler(sig)
-
-
-def execute(runner: LoadRunner) -> dict[str, Any]:
-    """Run to the end or to an interrupt; returns the document (sinks not yet finished)."""
-    try:
-        with asyncio.Runner(loop_factory=new_event_loop) as loop_runner:
-            return loop_runner.run(_run(runner))
-    except KeyboardInterrupt:  # a signal that arrived before the handlers were in place
-        runner.interrupt("SIGINT")
-        return runner.document()
-
-
-def exit_code_for(signal_name: str | None) -> int | None:
-    """128 + the signal number for an interrupted run (130 for SIGINT, 143 for SIGTERM)."""
-    if signal_name is None:
-        return None
-    try:
-        return 128 + int(signal.Signals[signal_name])
-    except KeyError:
-        return 130
+            try:
+                with asyncio.Runner(loop_factory=new_event_loop) as loop_runner:
+                    doc = loop_runner.run(_main(runner, signals))
+            except KeyboardInterrupt:  # off the main thread no handlers: asyncio's own Ctrl-C
+                runner.interrupt("SIGINT")
+            if doc is None:
+                doc = runner.document()
+            errors = runner.finish(doc)
+        except Abandoned:
+            if doc is None:
+                runner.interrupt(signal_name(signals.signum) if signals.signum is not None else "SIGINT")
+                doc = runner.document()
+            return LoadExecution(doc, signals.signum, tuple(runner.fanout.unfinished), tuple(runner.fanout.errors))
+    return LoadExecution(doc, signals.signum, (), tuple(errors))

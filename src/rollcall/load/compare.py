@@ -15,6 +15,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from ..safetext import one_line
 from .view import fmt_dur, fmt_num, stage_label
 
 DEFAULT_THRESHOLD = 0.10
@@ -125,8 +126,8 @@ def render(result: dict[str, Any]) -> RenderableType:
     for side in ("a", "b"):
         run = result[side]
         head = Text(f"{side.upper()}: ", style="bold")
-        head.append(f"{run.get('target') or '?'} [{run.get('model') or 'default'}] {run.get('started_at') or ''} "
-                    f"{run.get('id') or ''}")
+        head.append(one_line(f"{run.get('target') or '?'} [{run.get('model') or 'default'}] "
+                             f"{run.get('started_at') or ''} {run.get('id') or ''}", 200))
         parts.append(head)
     table = Table(box=None, pad_edge=False, header_style="bold", show_edge=False)
     for name, justify in ((mode, "right"), ("metric", "left"), ("A", "right"), ("B", "right"), ("change", "right"),

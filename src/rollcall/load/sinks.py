@@ -2,15 +2,18 @@
 and the HTML report (at the end, also of an interrupted run), the history store, the live view.
 
 A load sink has five methods; LoadFanout feeds them all, and one that fails is reported once
-without stopping the run or the others.
+without stopping the run or the others. A sink that writes an output has a `label` (the output
+as the user named it), so a finish cut short by a repeated stop signal can say what is missing.
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterable, Sequence
 from typing import IO, Any, Protocol
 
+from ..safetext import one_line
+from ..sinks import label
+from ..stdio import say
 from .record import RequestRecord
 
 FORMATS = ("html", "json", "jsonl")
@@ -32,16 +35,26 @@ class LoadFanout:
     def __init__(self, sinks: Iterable[LoadSink]) -> None:
         self.sinks = list(sinks)
         self.errors: list[str] = []
+        self._finished: set[int] = set()
+
+    @property
+    def unfinished(self) -> list[str]:
+        """Labelled sinks whose finish has not completed (what a repeated stop signal left out)."""
+        return [name for i, s in enumerate(self.sinks) if i not in self._finished and (name := label(s))]
+
+    def _call(self, sink: LoadSink, method: str, *args: Any) -> None:
+        try:
+            getattr(sink, method)(*args)
+        except Exception as exc:  # noqa: BLE001 - keep the run and the other sinks going
+            # The exception may quote outside text (a path, a server's message).
+            message = one_line(f"{type(sink).__name__}.{method}: {type(exc).__name__}: {exc}", 500)
+            if message not in self.errors:
+                self.errors.append(message)
+                say(f"rollcall: warning: {message}")
 
     def _each(self, method: str, *args: Any) -> None:
         for sink in self.sinks:
-            try:
-                getattr(sink, method)(*args)
-            except Exception as exc:  # noqa: BLE001 - keep the run and the other sinks going
-                message = f"{type(sink).__name__}.{method}: {type(exc).__name__}: {exc}"
-                if message not in self.errors:
-                    self.errors.append(message)
-                    print(f"rollcall: warning: {message}", file=sys.stderr)
+            self._call(sink, method, *args)
 
     def start(self, info: dict[str, Any]) -> None:
         self._each("start", info)
@@ -56,7 +69,9 @@ class LoadFanout:
         self._each("stage_finished", stage)
 
     def finish(self, doc: dict[str, Any]) -> None:
-        self._each("finish", doc)
+        for i, sink in enumerate(self.sinks):
+            self._call(sink, "finish", doc)
+            self._finished.add(i)
 
 
 class BaseSink:
@@ -87,36 +102,45 @@ def record_lines(batch: Sequence[RequestRecord]) -> bytes:
 
 class JsonlRecords(BaseSink):
     """Every request as one JSON line, appended as its batch arrives (a killed run keeps what
-    finished). Lines carry the error message, never the answer text."""
+    finished). Lines carry the error message, never the answer text. Written in place, like the
+    run's JSONL (reports/jsonl.py): a FIFO or a process substitution works, /dev/stdout is
+    stdout, and a reader that leaves ends this output only."""
 
     def __init__(self, path: str) -> None:
+        from ..reports.outputs import STDOUT, destination
+
         self.path = path
+        self.label = f"jsonl:{path}"
+        self._stdout = destination(path)[0] == STDOUT
         self._out: IO[bytes] | None = None
-        self._gone = False  # stdout's reader left (`| head`): stop writing, keep running
+        self._gone = False  # the reader left (`| head`): stop writing, keep running
 
     def start(self, info: dict[str, Any]) -> None:
-        if self.path != "-":
+        if not self._stdout:
             self._out = open(self.path, "wb")  # noqa: SIM115 - lives across the run
 
     def records(self, batch: list[RequestRecord], stats: Any) -> None:
         if self._gone:
             return
         data = record_lines(batch)
-        if self.path == "-":
-            from ..stdio import write_stdout
+        try:
+            if self._stdout:
+                from ..stdio import write_stdout
 
-            try:
-                write_stdout(data)
-            except BrokenPipeError:
-                self._gone = True
-        elif self._out is not None:
-            self._out.write(data)
-            self._out.flush()
+                self._gone = not write_stdout(data)
+            elif self._out is not None:
+                self._out.write(data)
+                self._out.flush()
+        except BrokenPipeError:
+            self._gone = True
 
     def finish(self, doc: dict[str, Any]) -> None:
-        if self._out is not None:
-            self._out.close()
-            self._out = None
+        out, self._out = self._out, None
+        if out is not None:
+            try:
+                out.close()
+            except BrokenPipeError:
+                pass
 
 
 class DocumentWriter(BaseSink):
@@ -125,6 +149,7 @@ class DocumentWriter(BaseSink):
     def __init__(self, fmt: str, path: str) -> None:
         self.fmt = fmt
         self.path = path
+        self.label = f"{fmt}:{path}"
 
     def finish(self, doc: dict[str, Any]) -> None:
         from ..reports.outputs import write_text
@@ -159,6 +184,7 @@ class StoreLoadSink(BaseSink):
     def __init__(self, store: Any) -> None:
         self.store = store
         self.run_id = ""
+        self.label = f"the history ({store.location})"
 
     def start(self, info: dict[str, Any]) -> None:
         self.run_id = info["id"]

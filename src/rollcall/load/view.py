@@ -1,8 +1,9 @@
 """The terminal view of a load run: a live line per stage while it runs, then a table per stage,
 the knee, the client-bound warnings and the errors by kind.
 
-Renderables only take rich Text built with append (outside text such as target names, model ids
-and error messages is never parsed as markup); the caller owns the Console.
+Outside text (target names, model ids, error messages, a prompts file's name) goes through
+rollcall.safetext and reaches rich only as Text: never parsed as markup, controls shown visibly.
+Renderables only; the caller owns the Console.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from ..safetext import one_line
 from .record import RequestRecord
 from .sinks import BaseSink
 from .stage import CLIENT_BOUND_ADVICE
@@ -112,9 +114,9 @@ def report(doc: dict[str, Any]) -> RenderableType:
     parts: list[RenderableType] = []
     head = Text()
     head.append("Load ", style="bold")
-    head.append(doc["target"], style="bold")
-    head.append(f" [{doc['model'] or 'default'}]", style="dim")
-    head.append(f"  ({doc['kind']}, {doc['settings'].get('prompts', '')})", style="dim")
+    head.append(one_line(doc["target"], 80), style="bold")
+    head.append(f" [{one_line(doc['model'], 80) or 'default'}]", style="dim")
+    head.append(f"  ({one_line(doc['kind'])}, {one_line(doc['settings'].get('prompts', ''), 120)})", style="dim")
     parts += [head, stages_table(doc),
               Text("latencies in ms, p50/p99; late = p99 of how late requests were sent (ms); "
                    "lag = worst event-loop lag (ms)", style="dim")]
@@ -135,9 +137,9 @@ def report(doc: dict[str, Any]) -> RenderableType:
             line = Text(f"{label}: {stage['failed']} failed: ", style="red")
             for i, (kind, count) in enumerate(stage["errors"].items()):
                 line.append(("; " if i else "") + f"{kind} ×{count}", style="bold red")
-                example = " ".join((stage.get("error_examples", {}).get(kind) or "").split())
+                example = one_line(stage.get("error_examples", {}).get(kind), 120)
                 if example:
-                    line.append(f" ({example[:120]})")
+                    line.append(f" ({example})")
             parts.append(line)
     parts.append(Text(summary_line(doc), style="bold"))
     return Group(*parts)
@@ -174,8 +176,9 @@ class LoadLiveView(BaseSink):
         if self.quiet:
             return
         line = Text("Load ", style="dim")
-        line.append(info["target"])
-        line.append(f" [{info['model'] or 'default'}]: {len(info['stages'])} stage(s): {', '.join(info['stages'])}",
+        line.append(one_line(info["target"], 80))
+        line.append(f" [{one_line(info['model'], 80) or 'default'}]: {len(info['stages'])} stage(s): "
+                    f"{', '.join(info['stages'])}",
                     style="dim")
         self.console.print(line)
 

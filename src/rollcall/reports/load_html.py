@@ -3,7 +3,8 @@ Chart.js, report.css, the same CSP and script-safe JSON; see html.py), drawn by 
 
 The page holds the rollcall.load/1 document only (no per-request records): CDFs come from each
 stage's quantiles, the timeline from its bounded bins, so the file stays small however long the
-run was. Names, model ids and error messages are text to the page, never markup.
+run was. Names, model ids and error messages are text to the page, never markup, and show their
+controls and bidi overrides visibly (rollcall.safetext, as the run report does).
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ import html
 from typing import Any
 
 from ..redact import redact
-from .html import _asset, _chart_js, _csp_hash, _setting, script_json
+from ..safetext import visible
+from .html import _asset, _chart_js, _csp_hash, _setting, _shown, script_json
 
 
 def _safe(value: Any) -> Any:
@@ -34,7 +36,7 @@ def payload(doc: dict[str, Any]) -> dict[str, Any]:
         stage["error_examples"] = {k: redact(v) or "" for k, v in (stage.get("error_examples") or {}).items()}
         stages.append(stage)
     out["stages"] = stages
-    return out
+    return _shown(out)
 
 
 def dumps(doc: dict[str, Any]) -> str:
@@ -59,8 +61,8 @@ def dumps(doc: dict[str, Any]) -> str:
 <meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="{html.escape(csp)}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="generator" content="rollcall {html.escape(str(doc.get('version', '')))}">
-<title>{html.escape(title)}</title>
+<meta name="generator" content="rollcall {html.escape(visible(str(doc.get('version', ''))))}">
+<title>{html.escape(visible(title))}</title>
 <style>
 {_asset("report.css")}
 td.notes .pill {{ margin-right: 4px; }}
