@@ -73,6 +73,7 @@ async def test_a_closed_loop_keeps_exactly_n_requests_in_flight(sim_url: str) ->
     assert seen == [min(i, 4) for i in range(20)]
     (stage,) = doc["stages"]
     assert stage["concurrency"] == 5 and stage["requests"] == 20 and stage["ok"] == 20
+    assert stage["max_in_flight"] == 5
     assert sorted(r.number for r in records) == list(range(20))
 
 

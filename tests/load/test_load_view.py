@@ -91,3 +91,10 @@ def test_the_live_line_on_a_terminal_shows_progress_then_gives_way() -> None:
     doc = make_doc((5.0,), mode="rate", rps_records=(10,))
     view.stage_finished(doc["stages"][0])
     assert view.live is None and "rate 5/s" in out.getvalue().splitlines()[-1]
+
+
+def test_a_closed_loop_with_fewer_requests_than_users_says_so(console: Console) -> None:
+    doc = make_doc((64,), rps_records=(40,))
+    doc["stages"][0]["max_in_flight"] = 40
+    out = render(console, report(doc))
+    assert "concurrency 64: at most 40 requests were in flight at once" in out

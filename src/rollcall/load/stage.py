@@ -229,6 +229,7 @@ class StageStats:
             "output_tokens": self.output_tokens,
             "output_tokens_estimated": self.estimated,
             "shards": len(self.shards),
+            "max_in_flight": sum(s.max_in_flight for s in self.shards),  # the most at once, per shard, summed
         }
         for name in LATENCIES:
             out[name] = self.latency[name].summary()

@@ -133,6 +133,10 @@ def report(doc: dict[str, Any]) -> RenderableType:
             line = Text(f"⚠ {label}: client-bound: numbers unreliable — ", style="bold yellow")
             line.append("; ".join(stage["client_bound_reasons"]) + f"; {CLIENT_BOUND_ADVICE}", style="yellow")
             parts.append(line)
+        peak = stage.get("max_in_flight")
+        if mode == "concurrency" and peak is not None and 0 < peak < stage[mode] and not stage["partial"]:
+            parts.append(Text(f"{label}: at most {peak} requests were in flight at once (fewer requests than "
+                              "users); give more --requests or a --duration", style="yellow"))
         if stage["failed"]:
             line = Text(f"{label}: {stage['failed']} failed: ", style="red")
             for i, (kind, count) in enumerate(stage["errors"].items()):

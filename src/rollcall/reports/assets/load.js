@@ -146,7 +146,12 @@
     "answered requests/s, requests/s meeting every SLO, and output tokens/s (right axis)", stages.length > 0, false);
   if (throughputCanvas) {
     var ordered = stages.slice().sort(function (a, b) { return a[mode] - b[mode]; });
-    function series(key) { return ordered.map(function (s) { return { x: s[mode], y: s[key] }; }); }
+    // Concurrency levels usually grow geometrically (1, 8, 32, 128): evenly spaced categories
+    // read better than a log axis's own ticks; rates are drawn to scale.
+    var categorical = mode === "concurrency";
+    function series(key) {
+      return ordered.map(function (s) { return categorical ? s[key] : { x: s[mode], y: s[key] }; });
+    }
     var sets = [
       { label: "requests/s", data: series("requests_per_s"), borderColor: PALETTE[0], backgroundColor: PALETTE[0], yAxisID: "y" },
       { label: "output tokens/s", data: series("output_tokens_per_s"), borderColor: PALETTE[1], backgroundColor: PALETTE[1],
@@ -156,11 +161,10 @@
                                      backgroundColor: PALETTE[2], yAxisID: "y" });
     window.rollcallCharts.throughput = new Chart(throughputCanvas, {
       type: "line",
-      data: { datasets: sets },
+      data: { labels: categorical ? ordered.map(function (s) { return String(s[mode]); }) : undefined, datasets: sets },
       options: {
-        parsing: false,
         scales: {
-          x: axis(loadLabel, { type: mode === "concurrency" ? "logarithmic" : "linear", beginAtZero: false }),
+          x: axis(loadLabel, { type: categorical ? "category" : "linear", beginAtZero: !categorical }),
           y: axis("requests per second"),
           y1: axis("tokens per second", { position: "right", grid: { display: false } }),
         },
