@@ -110,3 +110,18 @@ async def test_records_survive_their_json_line() -> None:
     assert back.to_dict() == r.to_dict()
     assert set(r.to_dict()) >= {"scheduled_s", "sent_s", "lateness_s", "queue_s", "ttft_s", "ttfo_s", "tpot_s",
                                 "itl_s", "e2e_s", "output_tokens", "output_tokens_estimated", "ok", "error_kind"}
+
+
+def test_jsonl_lines_keep_any_message_exactly() -> None:
+    import json
+
+    from load_helpers import record
+
+    from rollcall.load.sinks import record_lines
+
+    messages = ["bad \ud800 text \u2028 end", "next\u0085line \x7f \u2029 ✓"]
+    lines = record_lines([record(number=1), *(record(number=2 + i, ok=False, error=m) for i, m in enumerate(messages))])
+    parsed = [json.loads(line) for line in lines.decode().splitlines()]
+    assert [p["number"] for p in parsed] == [1, 2, 3]
+    assert [p["error"] for p in parsed[1:]] == messages
+    assert record_lines([]) == b""

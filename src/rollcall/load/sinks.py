@@ -8,6 +8,7 @@ as the user named it), so a finish cut short by a repeated stop signal can say w
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from typing import IO, Any, Protocol
 
@@ -93,11 +94,30 @@ class BaseSink:
         pass
 
 
+# DEL, the C1 controls (U+0085 among them) and U+2028/9 end a line for str.splitlines() and
+# JavaScript: \u-escaped (as the run's JSONL does), every reader sees one request per line.
+_LINE_BREAKERS = re.compile(rb"\x7f|\xc2[\x80-\x9f]|\xe2\x80[\xa8\xa9]")
+
+
+def _escape(match: re.Match[bytes]) -> bytes:
+    return f"\\u{ord(match.group().decode()):04x}".encode()
+
+
 def record_lines(batch: Sequence[RequestRecord]) -> bytes:
     """Records as JSON Lines (schema rollcall.load.request/1 per line)."""
     import orjson
 
-    return b"".join(orjson.dumps(r.to_dict()) + b"\n" for r in batch)
+    lines = []
+    for r in batch:
+        data = r.to_dict()
+        try:
+            lines.append(orjson.dumps(data))
+        except TypeError:  # a lone surrogate in a server's message: \u-escape it, exactly
+            import json
+
+            lines.append(json.dumps(data).encode())
+    data = b"\n".join(lines) + b"\n" if lines else b""
+    return _LINE_BREAKERS.sub(_escape, data)
 
 
 class JsonlRecords(BaseSink):

@@ -84,7 +84,8 @@ def stage_line(mode: str, stage: dict[str, Any]) -> Text:
 
 def stages_table(doc: dict[str, Any]) -> Table:
     mode = doc["mode"]
-    table = Table(box=None, pad_edge=False, header_style="bold", show_edge=False)
+    # One space between columns: thirteen of them fit in 100 columns.
+    table = Table(box=None, pad_edge=False, header_style="bold", show_edge=False, padding=(0, 1, 0, 0))
     table.add_column("conc." if mode == "concurrency" else "rate/s", justify="right", no_wrap=True)
     # Latencies in milliseconds, p50/p99 (the header says so once instead of every cell).
     for name in ("ok/req", "req/s", "tok/s", "good/s", "TTFT ms", "TPOT ms", "ITL p99", "E2E ms", "late", "lag"):
@@ -118,8 +119,8 @@ def report(doc: dict[str, Any]) -> RenderableType:
     head.append(f" [{one_line(doc['model'], 80) or 'default'}]", style="dim")
     head.append(f"  ({one_line(doc['kind'])}, {one_line(doc['settings'].get('prompts', ''), 120)})", style="dim")
     parts += [head, stages_table(doc),
-              Text("latencies in ms, p50/p99; late = p99 of how late requests were sent (ms); "
-                   "lag = worst event-loop lag (ms)", style="dim")]
+              Text("latencies in ms, p50/p99; late = p99 of send lateness, lag = worst event-loop lag (ms)",
+                   style="dim")]
     slos = doc["settings"].get("slo") or {}
     if slos:
         parts.append(Text("SLO: " + ", ".join(f"{k} <= {fmt_dur(v)}" for k, v in slos.items())
