@@ -125,3 +125,35 @@ def test_jsonl_lines_keep_any_message_exactly() -> None:
     assert [p["number"] for p in parsed] == [1, 2, 3]
     assert [p["error"] for p in parsed[1:]] == messages
     assert record_lines([]) == b""
+
+
+class Unprintable(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("no")
+
+
+class Stalling(Exception):
+    def __str__(self) -> str:
+        import time
+
+        time.sleep(3)
+        return "finally"
+
+
+async def test_a_hostile_exception_is_a_provider_error_read_off_the_loop() -> None:
+    r = await record_of(Scripted(content(0.01), error=Unprintable()))
+    assert not r.ok and r.error_kind == "provider_error" and r.error.startswith("Unprintable")
+    r = await record_of(Scripted([], error=Stalling()), timeout_s=0.3)
+    assert r.error_kind == "provider_error" and "could not be read before the deadline" in r.error
+
+
+async def test_text_that_is_not_an_exact_str_is_copied_without_its_code() -> None:
+    class Sly(str):
+        def __len__(self) -> int:
+            raise RuntimeError("len")
+
+        def isspace(self) -> bool:
+            raise RuntimeError("isspace")
+
+    r = await record_of(Scripted([(0.01, Content(Sly("hello"))), (0.02, Usage(2, 2))]))
+    assert r.ok and r.output_chars == 5 and r.output_tokens == 2

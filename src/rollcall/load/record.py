@@ -15,7 +15,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..classification import classify, describe
+from .. import untrusted
+from ..classification import read_failure
 from ..models import ErrorKind
 from ..probe import DEFAULT_MAX_OUTPUT_CHARS, estimate_tokens
 from ..targets.base import Content, Headers, ProbeError, ProbeRequest, ReasoningDelta, Started, Target, Usage
@@ -48,11 +49,14 @@ async def measure(
     target: Target, request: ProbeRequest, *, timeout_s: float, max_output_chars: int = DEFAULT_MAX_OUTPUT_CHARS
 ) -> Measurement:
     """Call `target` once under a deadline; every failure becomes an error kind, never an exception
-    (cancellation of the caller still propagates)."""
+    (cancellation of the caller still propagates). As in a probe (probe.py), what the target
+    raised is read off the event loop within the deadline (classification.read_failure), and
+    text that is not an exact str is copied without running its code (rollcall.untrusted)."""
     perf_counter = time.perf_counter
     m = Measurement(sent=perf_counter())
     last: float | None = None
     gaps = m.gaps
+    failed: BaseException | None = None
     deadline = asyncio.timeout(timeout_s)
     stream = target.stream(request)
     try:
@@ -62,6 +66,8 @@ async def measure(
                 kind = type(event)
                 if kind is Content or kind is ReasoningDelta:
                     text = event.text
+                    if type(text) is not str:
+                        text = untrusted.text(text) or ""
                     if not text:
                         continue
                     if last is None:
@@ -84,29 +90,24 @@ async def measure(
                         m.reasoning_chars += len(text)
                 elif kind is Usage:
                     if event.completion_tokens is not None:
-                        m.usage_tokens = event.completion_tokens
+                        m.usage_tokens = untrusted.integer(event.completion_tokens)
                     if event.prompt_tokens is not None:
-                        m.prompt_tokens = event.prompt_tokens
+                        m.prompt_tokens = untrusted.integer(event.prompt_tokens)
                 elif kind is Headers:
-                    m.status = event.status
+                    m.status = untrusted.integer(event.status)
                 elif kind is Started:
                     # Time before the call really began is the target's dispatch, not the server's.
                     if m.first is None and at > m.sent:
                         m.dispatch_s += at - m.sent
                         m.sent = at
-    except TimeoutError as exc:
-        if deadline.expired():
+    except Exception as exc:  # noqa: BLE001 - a request turns every failure into a record
+        # `except` matches on the real class, so telling the deadline apart runs no target code.
+        if deadline.expired() and issubclass(type(exc), TimeoutError):
             m.error_kind = ErrorKind.TIMEOUT
             phase = "first token" if m.first is None else "end of answer"
             m.error = f"Timeout: no {phase} within {timeout_s:g} s"
         else:
-            m.error_kind, status, _ = classify(exc)
-            m.error = describe(exc)
-            m.status = status if status is not None else m.status
-    except Exception as exc:  # noqa: BLE001 - a request turns every failure into a record
-        m.error_kind, status, _ = classify(exc)
-        m.error = describe(exc)
-        m.status = status if status is not None else m.status
+            failed = exc
     finally:
         m.end = perf_counter()
         aclose = getattr(stream, "aclose", None)
@@ -116,6 +117,14 @@ async def measure(
                     await aclose()
         except Exception:  # noqa: BLE001 - closing a broken stream may fail; the record stands
             pass
+    if failed is not None:
+        when = deadline.when()
+        left = timeout_s if when is None else when - asyncio.get_running_loop().time()
+        failure = await read_failure(failed, within_s=left)
+        del failed  # its traceback holds the target's frames
+        m.error_kind, m.error = failure.kind, failure.error
+        if failure.status is not None:
+            m.status = failure.status
     if m.error_kind is None and not m.has_text:
         m.error_kind = ErrorKind.EMPTY
         m.error = "Empty: the call succeeded but produced no answer" + (" (reasoning only)" if m.reasoning_chars else "")
