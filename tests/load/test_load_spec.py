@@ -18,13 +18,13 @@ from rollcall.load.spec import (
 
 @pytest.mark.parametrize(("text", "seconds"), [
     ("30", 30.0), ("30s", 30.0), ("500ms", 0.5), ("5m", 300.0), ("1h", 3600.0), ("7d", 604800.0), ("1.5s", 1.5),
-    (" 2 M ", 120.0), (".25", 0.25),
+    (" 2 M ", 120.0), (".25", 0.25), ("1h30m", 5400.0),
 ])
 def test_durations(text: str, seconds: float) -> None:
     assert parse_duration(text, "--duration") == pytest.approx(seconds)
 
 
-@pytest.mark.parametrize("text", ["", "0", "0s", "-1s", "nan", "inf", "1e9999", "5 minutes", "1y", "s", "1,5"])
+@pytest.mark.parametrize("text", ["", "0", "0s", "-1s", "nan", "inf", "1e9999", "5 minutes", "1y", "s", "1,5", "5m5"])
 def test_bad_durations_name_the_flag(text: str) -> None:
     with pytest.raises(SpecError, match=r"^--duration: "):
         parse_duration(text, "--duration")
@@ -58,7 +58,8 @@ def test_slo_specs() -> None:
 
 @pytest.mark.parametrize(("text", "why"), [
     ("ttft", "expected NAME=SECONDS"), ("latency=1", "unknown SLO 'latency'"), ("ttft=1,ttft=2", "given twice"),
-    ("ttft=0", "longer than 0"), ("ttft=nan", "not a duration"), ("", "comma-separated"),
+    ("ttft=0", "longer than 0"), ("ttft=nan", "must be a duration"), ("ttft=fast", "not a duration"),
+    ("", "comma-separated"),
 ])
 def test_bad_slo_specs(text: str, why: str) -> None:
     with pytest.raises(SpecError, match=r"^--slo") as info:

@@ -6,7 +6,7 @@ import pytest
 
 from rollcall.config import ConfigError, parse_config
 from rollcall.redact import redact
-from rollcall.watch.durations import format_duration, parse_duration
+from rollcall.durations import format_duration, parse_duration
 from rollcall.watch.schedule import JITTER, Group, make_groups
 from rollcall.watch.settings import Selector, from_config, with_flags
 from rollcall.watch.state import Slo, State

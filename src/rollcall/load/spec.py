@@ -7,7 +7,6 @@ Pure parsing, no I/O: the command line and other programs build a LoadSpec throu
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,8 +19,6 @@ MAX_STAGES = 64
 MAX_CONCURRENCY = 100_000
 MAX_RATE = 1_000_000.0
 
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|m|h|d)?\s*$", re.I)
 
 
 class SpecError(ValueError):
@@ -29,12 +26,14 @@ class SpecError(ValueError):
 
 
 def parse_duration(text: str, flag: str) -> float:
-    """`30`, `30s`, `500ms`, `5m`, `1h`, `7d` -> seconds (a finite number greater than 0)."""
-    match = _DURATION.match(str(text))
-    if not match:
-        raise SpecError(f"{flag}: {text!r} is not a duration (use e.g. 30s, 500ms, 5m, 1h, 7d)")
-    seconds = float(match.group(1)) * _UNITS[(match.group(2) or "s").lower()]
-    if not (0 < seconds < math.inf):
+    """`30`, `30s`, `500ms`, `5m`, `1h`, `7d`, `1h30m` -> seconds (rollcall.durations), longer than 0."""
+    from ..durations import parse_duration as parse
+
+    try:
+        seconds = parse(text, flag)
+    except ValueError as exc:
+        raise SpecError(str(exc)) from None
+    if not seconds > 0:
         raise SpecError(f"{flag}: {text!r} must be longer than 0")
     return seconds
 

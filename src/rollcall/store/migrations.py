@@ -199,6 +199,7 @@ def m003_watch(db: MigrationDB) -> None:
     db.execute("CREATE INDEX rollups_key ON rollups (target, model, site, period, bucket)")
     db.execute("CREATE INDEX rollups_bucket ON rollups (period, bucket)")
 
+
 @migration
 def m004_load_runs(db: MigrationDB) -> None:
     # `rollcall load` runs: one row per run and per stage. The stage's whole JSON object is kept

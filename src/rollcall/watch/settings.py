@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 from ..config import Config, ConfigError, expand_env
 from ..redact import register_secret
-from .durations import parse_duration
+from ..durations import parse_duration
 from .state import DEFAULT_FAIL_AFTER, DEFAULT_RECOVER_AFTER, Slo, State, Thresholds
 
 ALERT_KINDS = ("notify", "webhook", "alertmanager")

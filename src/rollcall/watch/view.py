@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.text import Text
 
 from ..models import ProbeResult, RunResult
-from .durations import format_duration
+from ..durations import format_duration
 from .ledger import RoundChanges
 from .state import State
 from ..safetext import one_line

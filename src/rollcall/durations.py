@@ -1,5 +1,6 @@
 """Durations as people write them: `30s`, `5m`, `1h`, `7d`, `2w`, `1h30m`, `0.5s`, or a bare number
-of seconds. A stand-in for the project-wide parser of issue 8: when that lands, use it here.
+of seconds. The one parser for every duration a user gives (watch intervals, load stages and
+deadlines); callers add their own lower bounds.
 """
 
 from __future__ import annotations
