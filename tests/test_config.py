@@ -63,9 +63,9 @@ def test_unknown_target_filter():
 @pytest.mark.parametrize(
     "text, message",
     [
-        ("[defaults]\ntimeout = -1", "rollcall.toml: [defaults]: field 'timeout' must be greater than 0"),
+        ("[defaults]\ntimeout = -1", "rollcall.toml: [defaults]: field 'timeout' must be more than 0 seconds"),
         ("[defaults]\ntimout = 5", "unknown field 'timout' (did you mean 'timeout'?)"),
-        ("[defaults]\ntimeout = 'soon'", "field 'timeout' must be a whole number or a number"),
+        ("[defaults]\ntimeout = 'soon'", "field 'timeout' must be seconds (30, 1.5) or a duration like 30s"),
         ("[[target]]\nkind = 'openai'", "[[target]] #1: field 'name' is required"),
         ("[[target]]\nname = 'x'\nkind = 'grpc'", "target 'x': field 'kind' must be one of g4f, openai"),
         ("[[target]]\nname = 'x'\nkind = 'openai'\nbase_url = 'ftp://a'", "target 'x': field 'base_url' must be an http"),
@@ -103,3 +103,60 @@ def test_missing_file_and_default_locations(tmp_path, monkeypatch):
     assert default_config_path() is None
     (tmp_path / "rollcall.toml").write_text("")
     assert str(default_config_path()) == "rollcall.toml"
+
+
+# -- values from outside: numbers, nesting, odd files (issue 8, part 7) -------------------------
+
+@pytest.mark.parametrize("line, message", [
+    ("timeout = nan", "field 'timeout' must be a finite number of seconds, got nan"),
+    ("timeout = inf", "field 'timeout' must be a finite number of seconds, got inf"),
+    ("connect_timeout = -inf", "field 'connect_timeout' must be a finite number of seconds"),
+    ("first_byte_timeout = 'never'", "field 'first_byte_timeout' must be seconds (30, 1.5) or a duration"),
+    ("max_total = 0", "field 'max_total' must be more than 0 seconds"),
+    ("max_ttft = true", "field 'max_ttft' must be seconds"),
+    ("concurrency = 100000000000000000", "field 'concurrency' must be between 1 and 100,000"),
+    ("repeat = 0", "field 'repeat' must be between 1 and"),
+    ("min_ok = -1", "field 'min_ok' must be between 0 and"),
+    ("min_ok = 1.5", "field 'min_ok' must be a whole number"),
+])
+def test_defaults_numbers_are_checked_by_the_shared_parsers(line, message):
+    with pytest.raises(ConfigError) as info:
+        parse_config(f"[defaults]\n{line}\n", "rollcall.toml")
+    assert str(info.value).startswith(f"rollcall.toml: [defaults]: {message}")
+
+
+def test_durations_in_the_config_take_units():
+    config = parse_config('[defaults]\ntimeout = "2m"\nmax_ttft = "1.5s"\nconnect_timeout = 3\n', "c.toml")
+    assert (config.defaults.timeout, config.defaults.max_ttft, config.defaults.connect_timeout) == (120.0, 1.5, 3.0)
+
+
+def test_a_byte_order_mark_is_not_an_error(tmp_path):
+    path = tmp_path / "bom.toml"
+    path.write_bytes(b"\xef\xbb\xbf[defaults]\ntimeout = 5\n")
+    assert load_config(path).defaults.timeout == 5.0
+
+
+@pytest.mark.parametrize("text, message", [
+    ("a = " + "[" * 100_000, "not valid TOML: nested more than 32 levels deep"),  # tomllib recursion
+    ("[defaults]\nprompt = 'x'\n[[target]]\nname = 'x'\nkind = 'openai'\nbase_url = 'http://a'\n"
+     "extra_body = { a = " + "[" * 40 + "]" * 40 + " }", "target[0].extra_body.a[0]"),
+])
+def test_deep_nesting_is_a_config_error(text, message):
+    with pytest.raises(ConfigError, match=message.replace("[", r"\[")):
+        parse_config(text, "deep.toml")
+
+
+def test_a_device_or_a_huge_file_is_refused_after_a_bounded_read(tmp_path):
+    with pytest.raises(ConfigError, match=r"/dev/zero: the config file is larger than 4 MiB"):
+        load_config("/dev/zero")
+    path = tmp_path / "nul.toml"
+    path.write_bytes(b"[defaults]\x00")
+    with pytest.raises(ConfigError, match="holds NUL bytes"):
+        load_config(path)
+
+
+def test_an_environment_value_that_is_not_utf8_is_named(monkeypatch):
+    monkeypatch.setenv("BAD_BYTES_KEY", b"sk-\xff".decode("utf-8", "surrogateescape"))
+    text = "[[target]]\nname = 'x'\nkind = 'openai'\nbase_url = 'https://a/v1'\napi_key = '${BAD_BYTES_KEY}'\n"
+    with pytest.raises(ConfigError, match="c.toml: target 'x': environment variable BAD_BYTES_KEY is not valid UTF-8"):
+        parse_config(text, "c.toml")

@@ -142,3 +142,35 @@ def test_first_byte_timeout_from_flag_and_config(tmp_path, sim_url):
         assert by["quick"]["ok"]
         assert by["silent"]["error_kind"] == "timeout"
         assert by["silent"]["total_s"] < 10  # the 0.5 s first-byte deadline, not the 20 s one
+
+
+def test_a_usage_count_no_store_can_hold_loses_nothing(tmp_path):
+    """A server claims 2**63 completion tokens. Today that answer cannot be stored, nor can the
+    good results written in the same transaction, and the run exits 1."""
+    from plain_http import raw_server
+
+    def answer(method: str, path: str, body: bytes) -> tuple[int, str, bytes]:
+        tokens = 2**63 if path.startswith("/huge/") else 2
+        events = [{"choices": [{"index": 0, "delta": {"content": "hello there"}, "finish_reason": "stop"}]},
+                  {"choices": [], "usage": {"prompt_tokens": 1, "completion_tokens": tokens}}]
+        stream = b"".join(b"data: " + json.dumps(e).encode() + b"\n\n" for e in events) + b"data: [DONE]\n\n"
+        return 200, "text/event-stream", stream
+
+    env = offline_g4f_env(tmp_path)
+    store = tmp_path / "history.sqlite3"
+    with raw_server(answer) as server:
+        config = tmp_path / "rollcall.toml"
+        config.write_text("".join(f'[[target]]\nname = "{name}"\nkind = "openai"\nbase_url = "{server.base}/{name}/v1"\n'
+                                  for name in ("good1", "huge", "good2")))
+        proc = subprocess.run([sys.executable, "-m", "rollcall", "run", "-c", str(config), "--store", str(store),
+                               "--json", "-"], capture_output=True, text=True, env=env, timeout=120,
+                              stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stderr
+    by = {r["target"]: r for r in json.loads(proc.stdout)["results"]}
+    assert (by["huge"]["ok"], by["huge"]["output_tokens"], by["huge"]["output_tokens_estimated"]) == (True, 3, True)
+    assert by["good1"]["output_tokens"] == 2 and not by["good1"]["output_tokens_estimated"]
+    history = subprocess.run([sys.executable, "-m", "rollcall", "history", "--store", str(store), "--since", "all",
+                              "--json"], capture_output=True, text=True, env=env, timeout=60)
+    assert history.returncode == 0, history.stderr
+    assert sorted((r["target"], r["probes"]) for r in json.loads(history.stdout)["rows"]) == [
+        ("good1", 1), ("good2", 1), ("huge", 1)]

@@ -57,8 +57,8 @@ def test_round_trip_through_a_file(tmp_path):
 
 @pytest.mark.parametrize(
     "content, message",
-    [("not json", "cannot read a run"), ('{"schema": "other/1"}', "not a rollcall run document"),
-     ('{"schema": "rollcall.run/1", "results": [{"nope": 1}]}', "malformed")],
+    [("not json", "not a run"), ("{not json", "not valid JSON"), ('{"schema": "other/1"}', "not a rollcall run document"),
+     ('{"schema": "rollcall.run/1", "results": [{"nope": 1}]}', r"results\[0\]: field 'target' is missing")],
 )
 def test_loading_bad_documents_gives_clear_errors(tmp_path, content, message):
     path = tmp_path / "bad.json"

@@ -33,8 +33,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import inputs
+from .durations import parse_duration
 from .models import Skipped
-from .redact import display_url, register_secret
+from .redact import register_secret
+from .urls import check_base_url
 
 CONFIG_ENV = "ROLLCALL_CONFIG"
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -97,11 +100,17 @@ class Config:
     extensions: Mapping[str, Any] = field(default_factory=dict)
 
 
+# Durations and counts are checked by their parsers (rollcall.durations, rollcall.inputs), which
+# name the forms they accept: seconds or "30s", "5m", "1h".
+_DURATIONS = ("timeout", "max_ttft", "max_total", "connect_timeout", "first_byte_timeout")
+_COUNTS = {"concurrency": (1, inputs.MAX_CONCURRENCY), "repeat": (1, inputs.MAX_REPEAT), "min_ok": (0, inputs.MAX_COUNT)}
+_ANY = (int, float, str, bool, list, dict)
 _DEFAULT_TYPES: dict[str, tuple[type, ...]] = {
-    "timeout": (int, float), "prompt": (str,), "concurrency": (int,), "repeat": (int,), "expect": (str,),
-    "max_ttft": (int, float), "max_total": (int, float), "require": (list,), "min_ok": (int,),
-    "connect_timeout": (int, float), "first_byte_timeout": (int, float), **EXTENSION_FIELDS["defaults"],
+    "prompt": (str,), "expect": (str,), "require": (list,),
+    **{key: _ANY for key in (*_DURATIONS, *_COUNTS)}, **EXTENSION_FIELDS["defaults"],
 }
+MAX_CONFIG_BYTES = 4 << 20  # a config is a page or two; this bounds what `-c /dev/zero` costs
+MAX_DEPTH = 32  # tables and arrays inside each other; TOML's own parser recurses per level
 _COMMON = {"name": (str,), "kind": (str,), "optional": (bool,), **EXTENSION_FIELDS["target"]}
 _KIND_FIELDS: dict[str, dict[str, tuple[type, ...]]] = {
     "openai": {**_COMMON, "base_url": (str,), "api_key": (str,), "models": (list,), "model": (str,),
@@ -161,7 +170,10 @@ def _expand(value: Any) -> Any:
             name = match.group(1)
             if name not in os.environ:
                 raise _MissingVar(name)
-            return os.environ[name]
+            text = os.environ[name]
+            if not inputs.is_unicode(text):  # undecodable bytes: no header or body can carry them
+                raise ConfigError(f"environment variable {name} is not valid UTF-8 text")
+            return text
 
         return _VAR.sub(sub, value)
     if isinstance(value, list):
@@ -178,6 +190,8 @@ def expand_env(value: Any, where: str) -> Any:
         return _expand(value)
     except _MissingVar as missing:
         raise ConfigError(f"{where}: environment variable {missing.name} is not set") from None
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
 
 
 def _str_list(where: str, key: str, value: list[Any]) -> tuple[str, ...]:
@@ -186,27 +200,28 @@ def _str_list(where: str, key: str, value: list[Any]) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _positive(where: str, key: str, value: Any) -> None:
-    if value is not None and value <= 0:
-        raise ConfigError(f"{where}: field {key!r} must be greater than 0, got {value!r}")
-
-
 def _parse_defaults(where: str, table: Any) -> Defaults:
     if not isinstance(table, dict):
         raise ConfigError(f"{where}: [defaults] must be a table")
-    _check_types(f"{where}: [defaults]", table, _DEFAULT_TYPES)
-    for key in ("timeout", "concurrency", "repeat", "max_ttft", "max_total", "connect_timeout", "first_byte_timeout"):
-        _positive(f"{where}: [defaults]", key, table.get(key))
-    if table.get("min_ok") is not None and table["min_ok"] < 0:
-        raise ConfigError(f"{where}: [defaults]: field 'min_ok' must be 0 or more")
+    here = f"{where}: [defaults]"
+    _check_types(here, table, _DEFAULT_TYPES)
     if "prompt" in table and not table["prompt"].strip():
-        raise ConfigError(f"{where}: [defaults]: field 'prompt' must not be empty")
+        raise ConfigError(f"{here}: field 'prompt' must not be empty")
     values = {k: v for k, v in table.items() if k not in EXTENSION_FIELDS["defaults"]}
     if "require" in values:
-        values["require"] = _str_list(f"{where}: [defaults]", "require", values["require"])
-    for key in ("timeout", "max_ttft", "max_total", "connect_timeout", "first_byte_timeout"):
+        values["require"] = _str_list(here, "require", values["require"])
+    for key in _DURATIONS:
         if key in values:
-            values[key] = float(values[key])
+            try:
+                values[key] = parse_duration(values[key], None, allow_zero=False)
+            except ValueError as exc:
+                raise ConfigError(f"{here}: field {key!r}: {exc}") from None
+    for key, (low, high) in _COUNTS.items():
+        if key in values:
+            try:
+                values[key] = inputs.parse_count(values[key], minimum=low, maximum=high)
+            except ValueError as exc:
+                raise ConfigError(f"{here}: field {key!r} {exc}") from None
     return Defaults(**values)
 
 
@@ -218,14 +233,19 @@ def _parse_target(where: str, index: int, raw: Any) -> TargetConfig:
         raise ConfigError(f"{where}: [[target]] #{index}: field 'name' is required (a non-empty string)")
     here = f"{where}: target {name!r}"
     kind = raw.get("kind")
-    if kind not in _KIND_FIELDS:
+    if not isinstance(kind, str) or kind not in _KIND_FIELDS:
         raise ConfigError(f"{here}: field 'kind' must be one of {', '.join(sorted(_KIND_FIELDS))}, got {kind!r}")
     _check_types(here, raw, _KIND_FIELDS[kind])
-    values = _expand(raw)  # may raise _MissingVar
+    try:
+        values = _expand(raw)  # may raise _MissingVar
+    except ConfigError as exc:
+        raise ConfigError(f"{here}: {exc}") from None
     if kind == "openai":
         base_url = values.get("base_url", "")
-        if not re.match(r"^https?://[^/\s]+", base_url):
-            raise ConfigError(f"{here}: field 'base_url' must be an http:// or https:// URL, got {display_url(base_url)!r}")
+        try:
+            check_base_url(base_url)
+        except ValueError as exc:
+            raise ConfigError(f"{here}: field 'base_url' {exc}") from None
         if "models" in values and "model" in values:
             raise ConfigError(f"{here}: give either 'model' or 'models', not both")
         models = _str_list(here, "models", values["models"]) if "models" in values else (values.get("model", ""),)
@@ -252,10 +272,16 @@ def _parse_target(where: str, index: int, raw: Any) -> TargetConfig:
 
 
 def parse_config(text: str, path: str = "<config>") -> Config:
+    text = text.removeprefix("\ufeff")  # a byte order mark, as some Windows editors write
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except RecursionError:  # tomllib recurses once per nested array or inline table
+        raise ConfigError(f"{path}: not valid TOML: nested more than {MAX_DEPTH} levels deep") from None
+    deep = inputs.too_deep(doc, MAX_DEPTH)
+    if deep:
+        raise ConfigError(f"{path}: {deep}: nested more than {MAX_DEPTH} levels deep")
     sections = ["defaults", "target", *EXTENSION_SECTIONS]
     unknown = set(doc) - set(sections)
     if unknown:
@@ -295,10 +321,18 @@ def parse_config(text: str, path: str = "<config>") -> Config:
 
 
 def load_config(path: str | Path) -> Config:
+    """Read and parse a config file; reads at most MAX_CONFIG_BYTES (a device or FIFO too)."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        with open(path, "rb") as file:
+            data = file.read(MAX_CONFIG_BYTES + 1)
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the config file: {exc.strerror or exc}") from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path}: the config file is larger than {MAX_CONFIG_BYTES >> 20} MiB; is it the right file?")
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: the config file is not UTF-8 text") from None
+    if "\0" in text:
+        raise ConfigError(f"{path}: the config file holds NUL bytes; it is not a TOML text file")
     return parse_config(text, str(path))

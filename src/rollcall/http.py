@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .classification import kind_for_status
+from .inputs import is_finite_positive
 from .models import ErrorKind
 from .redact import clip, display_url, lookahead, redact_urls
 from .targets.base import ProbeError
@@ -55,8 +56,8 @@ class HttpClient:
         if max_response_bytes < 1 or max_event_bytes < 1:
             raise ValueError("HttpClient byte caps must be positive")
         for name, value in (("connect_timeout_s", connect_timeout_s), ("first_byte_timeout_s", first_byte_timeout_s)):
-            if value is not None and not value > 0:
-                raise ValueError(f"HttpClient {name} must be a positive number of seconds or None")
+            if value is not None and not is_finite_positive(value):
+                raise ValueError(f"HttpClient {name} must be a finite number of seconds above 0, or None")
         self.limit = limit
         self.max_response_bytes = max_response_bytes
         self.max_event_bytes = max_event_bytes

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import math
 import statistics
 from dataclasses import dataclass, field
 from typing import Any
@@ -62,12 +63,10 @@ class ProbeResult:
         return d
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ProbeResult:
-        known = {f.name for f in dataclasses.fields(cls)}
-        kwargs = {k: v for k, v in data.items() if k in known}
-        if kwargs.get("error_kind"):
-            kwargs["error_kind"] = ErrorKind(kwargs["error_kind"])
-        return cls(**kwargs)
+    def from_dict(cls, data: dict[str, Any], where: str = "result") -> ProbeResult:
+        """A result from its JSON object (or a stored row); ValueError naming `where` and the
+        field when a value has the wrong type. Unknown fields are ignored (additive schema)."""
+        return cls(**_checked_fields(cls, data, where))
 
     @property
     def key(self) -> tuple[str, str]:
@@ -196,24 +195,80 @@ class RunResult:
 
     @classmethod
     def from_dict(cls, doc: dict[str, Any]) -> RunResult:
-        """Rebuild a run from its JSON document; raises ValueError with a clear reason."""
+        """Rebuild a run from its JSON document; ValueError naming the place and field of the
+        first value of the wrong type (the document may be hand-edited: every type is checked)."""
         if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
             got = doc.get("schema") if isinstance(doc, dict) else type(doc).__name__
-            raise ValueError(f"not a rollcall run document (schema {got!r}, expected {SCHEMA!r})")
-        run = doc.get("run") or {}
-        try:
-            return cls(
-                id=run.get("id", ""),
-                started_at=run.get("started_at", ""),
-                ended_at=run.get("ended_at", ""),
-                wall_s=float(run.get("wall_s", 0.0)),
-                prompt=run.get("prompt", ""),
-                results=tuple(ProbeResult.from_dict(r) for r in doc.get("results", [])),
-                skipped=tuple(Skipped(**s) for s in run.get("skipped", [])),
-                complete=bool(run.get("complete", True)),
-                settings=dict(run.get("settings") or {}),
-                loop_lag_max_s=run.get("loop_lag_max_s"),
-                version=run.get("version", ""),
-            )
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"malformed rollcall run document: {exc}") from None
+            raise ValueError(f"not a rollcall run document (schema {_shown(got)}, expected {SCHEMA!r})")
+        run = doc.get("run", {})
+        if not isinstance(run, dict):
+            raise ValueError(f"'run' must be an object, got {_json_type(run)}")
+        results, skipped = doc.get("results", []), run.get("skipped", [])
+        for name, value in (("results", results), ("run.skipped", skipped)):
+            if not isinstance(value, list):
+                raise ValueError(f"{name!r} must be an array, got {_json_type(value)}")
+        fields = {"id": "", "started_at": "", "ended_at": "", "wall_s": 0.0, "prompt": "", "complete": True,
+                  "settings": {}, "loop_lag_max_s": None, "version": ""}
+        values = _checked_fields(cls, {k: run.get(k, default) for k, default in fields.items()}, "run")
+        values["settings"] = dict(values["settings"] or {})
+        values["results"] = tuple(ProbeResult.from_dict(r, f"results[{i}]") for i, r in enumerate(results))
+        values["skipped"] = tuple(Skipped(**_checked_fields(Skipped, s, f"run.skipped[{i}]"))
+                                  for i, s in enumerate(skipped))
+        return cls(**values)
+
+
+# -- reading documents people may have edited -------------------------------------------------
+# The annotation of each dataclass field says which JSON values it takes; checking them here
+# means every report, store and view downstream can trust a loaded result's types.
+_JSON_TYPES: dict[str, tuple[str, Any]] = {
+    "str": ("a string", lambda v: isinstance(v, str)),
+    "bool": ("true or false", lambda v: isinstance(v, bool)),
+    "int": ("a whole number", lambda v: isinstance(v, int) and not isinstance(v, bool)),
+    "float": ("a finite number", lambda v: isinstance(v, int | float) and not isinstance(v, bool)
+              and _finite(v)),
+    "ErrorKind": (f"one of {', '.join(k.value for k in ErrorKind)}", lambda v: v in _ERROR_KINDS),
+    "dict[str, Any]": ("an object", lambda v: isinstance(v, dict)),
+    "None": ("null", lambda v: v is None),
+}
+_ERROR_KINDS = {k.value for k in ErrorKind}
+
+
+def _finite(value: int | float) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int too large for a float
+        return False
+
+
+def _json_type(value: Any) -> str:
+    names = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
+    return names.get(type(value), "a number" if isinstance(value, int | float) else type(value).__name__)
+
+
+def _shown(value: Any) -> str:
+    text = repr(value) if isinstance(value, str | int | float | bool | type(None)) else _json_type(value)
+    return text if len(text) <= 60 else text[:59] + "…"
+
+
+def _checked_fields(cls: type, data: Any, where: str) -> dict[str, Any]:
+    """The keyword arguments for `cls` from `data`, each value checked against its field's type."""
+    if not isinstance(data, dict):
+        raise ValueError(f"{where} must be an object, got {_json_type(data)}")
+    kwargs: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        if f.name not in data:
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                raise ValueError(f"{where}: field {f.name!r} is missing")
+            continue
+        value = data[f.name]
+        alternatives = [t.strip() for t in str(f.type).split(" | ")]
+        checks = [_JSON_TYPES[t] for t in alternatives if t in _JSON_TYPES]
+        if checks and not any(accepts(value) for _, accepts in checks):
+            wanted = " or ".join(name for name, _ in checks)
+            raise ValueError(f"{where}: field {f.name!r} must be {wanted}, got {_shown(value)}")
+        if f.name == "error_kind" and value is not None:
+            value = ErrorKind(value)
+        elif "float" in alternatives and isinstance(value, int):
+            value = float(value)
+        kwargs[f.name] = value
+    return kwargs

@@ -1,6 +1,8 @@
 """From config and flags to the list of targets one run probes. Flags win over the config file.
 
-- No config targets: the g4f registry, filtered by the g4f flags (the `rollcall` default).
+- No config file: the g4f registry, filtered by the g4f flags (the `rollcall` default).
+- A config file without targets, or whose targets were all skipped: an error (SelectionError),
+  unless `--provider` names g4f providers to probe.
 - Config targets: each becomes targets (an openai target per entry, a g4f entry one target per
   provider). g4f flags override the matching fields of every g4f entry; `--provider` names with no
   g4f entry in the config add one. `--target NAME` keeps only the named config entries.
@@ -51,7 +53,20 @@ def _g4f_entry(entry: TargetConfig, flags: G4FFlags) -> TargetConfig:
     )
 
 
+def _no_targets(config: Config) -> str:
+    if config.skipped:
+        shown = "; ".join(f"{s.name}: {s.reason.removesuffix(' (optional target)')}" for s in config.skipped[:3])
+        more = f"; {len(config.skipped) - 3} more" if len(config.skipped) > 3 else ""
+        return f"{config.path}: no targets to probe ({len(config.skipped)} skipped: {shown}{more})"
+    return (f"{config.path}: no targets to probe: the config has no [[target]] tables "
+            '(add one; `kind = "g4f"` probes the g4f registry, as does --no-config)')
+
+
 def _entries(config: Config | None, flags: G4FFlags, only: Sequence[str]) -> list[TargetConfig]:
+    # Only the absence of any config means "the g4f registry": a config whose targets are all
+    # skipped (optional, key unset) or that has none must not quietly probe every public provider.
+    if config is not None and not config.targets and not flags.providers:
+        raise SelectionError(_no_targets(config))
     entries = list(config.targets) if config else []
     if only:
         names = {e.name.lower(): e for e in entries}

@@ -13,7 +13,17 @@ from . import untrusted
 from .classification import read_failure
 from .models import ErrorKind, ProbeResult
 from .redact import clip, lookahead
-from .targets.base import Content, Headers, ProbeError, ProbeRequest, ReasoningDelta, Started, Target, Usage
+from .targets.base import (
+    Content,
+    Headers,
+    ProbeError,
+    ProbeRequest,
+    ReasoningDelta,
+    Started,
+    Target,
+    Usage,
+    token_count,
+)
 from .timing import utc_now_iso
 
 DEFAULT_MAX_OUTPUT_CHARS = 1_000_000
@@ -89,8 +99,11 @@ class _Measurement:
                 self.dispatch_s += at - self.t0
                 self.t0 = at
         elif isinstance(event, Usage):
-            if event.completion_tokens is not None:
-                self.usage_tokens = event.completion_tokens
+            # Checked again here for targets of every kind (plug-ins too): a count out of range
+            # is ignored, so the result carries an estimate flagged as one.
+            tokens = token_count(event.completion_tokens)
+            if tokens is not None:
+                self.usage_tokens = tokens
 
     def rel(self, at: float | None) -> float | None:
         return None if at is None else max(0.0, at - self.t0)

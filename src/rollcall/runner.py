@@ -14,7 +14,8 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from . import __version__
-from .checks import Check, apply as apply_checks
+from .checks import Check, apply_bounded
+from .inputs import MAX_CONCURRENCY, MAX_REPEAT, is_finite_positive
 from .models import ErrorKind, ProbeResult, RunResult, Skipped
 from .probe import DEFAULT_MAX_OUTPUT_CHARS, run_probe
 from .safetext import one_line
@@ -47,12 +48,12 @@ class Runner:
         on_result: ResultCallback | None = None,
         settings: dict[str, Any] | None = None,
     ) -> None:
-        if timeout_s <= 0:
-            raise ValueError("timeout must be a positive number of seconds")
-        if concurrency < 1:
-            raise ValueError("concurrency must be at least 1")
-        if repeat < 1:
-            raise ValueError("repeat must be at least 1")
+        if not is_finite_positive(timeout_s):
+            raise ValueError(f"timeout must be a finite number of seconds above 0, got {timeout_s!r}")
+        if not 1 <= concurrency <= MAX_CONCURRENCY:
+            raise ValueError(f"concurrency must be from 1 to {MAX_CONCURRENCY:,}, got {concurrency!r}")
+        if not 1 <= repeat <= MAX_REPEAT:
+            raise ValueError(f"repeat must be from 1 to {MAX_REPEAT:,}, got {repeat!r}")
         self.targets = list(targets)
         self.prompt = prompt
         self.timeout_s = timeout_s
@@ -100,7 +101,8 @@ class Runner:
         for attempt in range(1, self.repeat + 1):
             queued = time.perf_counter()
             async with slots:
-                queue_s = time.perf_counter() - queued
+                started = time.perf_counter()
+                queue_s = started - queued
                 result = await run_probe(
                     target,
                     request,
@@ -109,8 +111,12 @@ class Runner:
                     attempt=attempt,
                     max_output_chars=self.max_output_chars,
                 )
+            # Checks on the answer share the probe's deadline: a hostile --expect pattern cannot
+            # hold the run past it (nor block the loop: bounded checks run on a worker thread).
+            if self.checks:
+                result = await apply_bounded(result, self.checks, deadline=started + self.timeout_s)
             self._pending[key] -= 1
-            self._record(apply_checks(result, self.checks))
+            self._record(result)
 
     async def run(self) -> RunResult:
         """Run every job; returns the finished run. Cancellation propagates (see snapshot())."""

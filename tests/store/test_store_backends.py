@@ -9,7 +9,7 @@ import pytest
 
 from rollcall.models import ErrorKind, ProbeResult
 from rollcall.redact import register_secret
-from rollcall.store import RunNotFound, RunRecord, open_store
+from rollcall.store import RunNotFound, RunRecord, StoreError, open_store
 from rollcall.store.base import RESULT_FIELDS, STORED_TEXT_CHARS
 
 
@@ -153,3 +153,42 @@ def test_settings_are_stored_without_secrets(store) -> None:
     store.start_run(record("settings0001", settings=settings))
     stored = store.get_run("settings0001").settings
     assert stored["timeout_s"] == 5 and "abcdefghijklmnop1234" not in json.dumps(stored)
+
+
+# -- values no column can hold: one bad value never loses the results beside it ----------------
+
+def test_values_out_of_any_column_range_are_stored_as_null_or_clamped(store) -> None:
+    # 2**63 (from a server's usage), NaN/inf floats, NUL and lone surrogates in text: each of
+    # these fails an INSERT on SQLite or PostgreSQL, and today loses its whole batch.
+    odd = probe("Odd", output_tokens=2**63, status=10**12, output_chars=2**70, attempt=-(2**40),
+                ttft_s=float("nan"), total_s=float("inf"), queue_s=float("-inf"), tokens_per_s=10**400,
+                text="nul\x00 and \udcff lone", error="e\x00", model="m\ud800", reasoning="r")
+    run = record("bbbb11112222", prompt="p\x00", site="s\udcff", planned=2**62, loop_lag_max_s=float("nan"))
+    store.start_run(run)
+    store.add_results(run.id, [(1, probe("Before")), (2, odd), (3, probe("After"))])
+    store.finish_run(dataclasses.replace(run, ended_at=run.started_at, wall_s=float("inf"), complete=True))
+    results = store.run_results(run.id)
+    assert [r.target for r in results] == ["Before", "Odd", "After"]
+    stored = results[1]
+    assert (stored.output_tokens, stored.status, stored.ttft_s, stored.total_s, stored.tokens_per_s) == (None,) * 5
+    assert (stored.output_chars, stored.attempt, stored.queue_s) == (2**31 - 1, -(2**31), 0.0)
+    assert stored.text == "nul\ufffd and \ufffd lone" and stored.error == "e\ufffd" and stored.model == "m\ufffd"
+    again = store.get_run(run.id)
+    assert (again.prompt, again.site, again.planned, again.wall_s, again.loop_lag_max_s) == (
+        "p\ufffd", "s\ufffd", None, None, None)
+
+
+class _Unprintable:
+    def __str__(self) -> str:
+        raise RuntimeError("no")
+
+    __repr__ = __str__
+
+
+def test_a_result_that_cannot_be_stored_at_all_costs_only_itself(store) -> None:
+    broken = probe("Broken", text=_Unprintable())  # type: ignore[arg-type]  # a library caller's mistake
+    run = record("cccc11112222")
+    store.start_run(run)
+    with pytest.raises(StoreError, match="1 result"):
+        store.add_results(run.id, [(1, probe("Before")), (2, broken), (3, probe("After"))])
+    assert [r.target for r in store.run_results(run.id)] == ["Before", "After"]

@@ -109,7 +109,7 @@ def test_history_filters_and_json(filled: str, capsys) -> None:
 def test_history_bad_input_is_one_line_and_exit_2(filled: str, capsys) -> None:
     code, out, err = invoke(capsys, "history", "--store", filled, "--since", "last tuesday")
     assert code == 2 and out == ""
-    assert err == ("rollcall: error: --since 'last tuesday' is not a duration (30m, 12h, 7d, 2w), "
+    assert err == ("rollcall: error: --since 'last tuesday' is not a duration (30s, 30m, 12h, 7d, 2w), "
                    "an ISO date (2024-05-01) or 'all'\n")
     code, _, err = invoke(capsys, "history", "Alpah", "--store", filled)
     assert code == 2 and err.count("\n") == 1 and "no history for 'Alpah' (did you mean 'Alpha'?)" in err

@@ -9,36 +9,32 @@ from typing import Any
 
 import click
 
+from .. import inputs
 from ..stdio import say
 from ..targets.base import DEFAULT_PROMPT
+from .params import DURATION, TEXT, Count
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-
-
-def positive(ctx: click.Context, param: click.Parameter, value: float | int | None) -> float | int | None:
-    if value is not None and value <= 0:
-        raise click.BadParameter("must be greater than 0", ctx=ctx, param=param)
-    return value
 
 
 def probe_options(default_timeout: float) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Options for how to probe and where results go, identical for `run` and `demo`."""
     options = [
-        click.option("--prompt", default=DEFAULT_PROMPT, show_default=True, help="The question to ask."),
-        click.option("-t", "--timeout", type=float, default=default_timeout, show_default=True, callback=positive,
-                     help="Deadline per probe in seconds, connect to last token."),
-        click.option("-j", "--concurrency", type=int, default=64, show_default=True, callback=positive,
-                     help="How many probes run at once."),
-        click.option("-n", "--repeat", type=int, default=1, show_default=True, callback=positive,
+        click.option("--prompt", type=TEXT, default=DEFAULT_PROMPT, show_default=True, help="The question to ask."),
+        click.option("-t", "--timeout", type=DURATION, default=default_timeout, show_default=True,
+                     metavar="DURATION", help="Deadline per probe, connect to last token (seconds, or 30s, 2m)."),
+        click.option("-j", "--concurrency", type=Count(1, inputs.MAX_CONCURRENCY), default=64, show_default=True,
+                     metavar="N", help="How many probes run at once."),
+        click.option("-n", "--repeat", type=Count(1, inputs.MAX_REPEAT), default=1, show_default=True, metavar="N",
                      help="Probe each target N times (one after another) and report success rate and "
                           "median/p90 latency."),
-        click.option("--expect", metavar="REGEX", help="Answers must match this regular expression (else check_failed)."),
-        click.option("--max-total", type=float, metavar="SECONDS", callback=positive,
+        click.option("--expect", type=TEXT, metavar="REGEX", help="Answers must match this regular expression (else check_failed)."),
+        click.option("--max-total", type=DURATION, metavar="DURATION",
                      help="Answers slower than this in total fail with check_failed."),
-        click.option("--max-ttft", type=float, metavar="SECONDS", callback=positive,
+        click.option("--max-ttft", type=DURATION, metavar="DURATION",
                      help="Answers whose first token came later than this fail with check_failed."),
-        click.option("--require", multiple=True, metavar="NAME", help="Exit 1 unless this target answered (repeatable)."),
-        click.option("--min-ok", type=int, default=0, metavar="N", help="Exit 1 unless at least N probes answered."),
+        click.option("--require", type=TEXT, multiple=True, metavar="NAME", help="Exit 1 unless this target answered (repeatable)."),
+        click.option("--min-ok", type=Count(0), default=0, metavar="N", help="Exit 1 unless at least N probes answered."),
         click.option("--json", "json_path", metavar="PATH|-",
                      help="Write the run as JSON (schema rollcall.run/1); - for stdout. Same as -o json:PATH."),
         click.option("-o", "--output", "outputs", multiple=True, metavar="FORMAT:PATH",
@@ -50,7 +46,7 @@ def probe_options(default_timeout: float) -> Callable[[Callable[..., Any]], Call
                      help="History database: a SQLite path or postgresql://... "
                           "[default: ~/.local/share/rollcall/history.sqlite3]"),
         click.option("--no-store", is_flag=True, help="Do not record this run in the history."),
-        click.option("--site", metavar="NAME", help="Where this run probes from, recorded in the history [default: hostname]."),
+        click.option("--site", type=TEXT, metavar="NAME", help="Where this run probes from, recorded in the history [default: hostname]."),
     ]
 
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:

@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from .common import EXIT_FAILED, EXIT_OK, human_console
+from .params import DURATION
 
 
 class LoadGroup(click.Group):
@@ -170,9 +171,9 @@ def _target(ref: str, o: dict[str, Any], spec: Any) -> tuple[Any, str]:
 @click.option("--no-config", is_flag=True, help="Ignore any default config file.")
 @click.option("-t", "--timeout", default="60s", show_default=True, metavar="DURATION",
               help="Deadline per request, connect to last token.")
-@click.option("--connect-timeout", type=float, default=None, metavar="SECONDS",
+@click.option("--connect-timeout", type=DURATION, default=None, metavar="DURATION",
               help="HTTP: fail with timeout when no connection in time [default: config or 10].")
-@click.option("--first-byte-timeout", type=float, default=None, metavar="SECONDS",
+@click.option("--first-byte-timeout", type=DURATION, default=None, metavar="DURATION",
               help="HTTP: fail with timeout when no response headers in time.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the arrival schedule and prompts.")
 @click.option("--json", "json_path", metavar="PATH|-", help="Write the run as JSON (schema rollcall.load/1).")
@@ -201,10 +202,6 @@ def run(ctx: click.Context, target_ref: str, **o: Any) -> int:
 
     o["prompt_given"] = o["prompt"] is not None
     o["prompt"] = o["prompt"] if o["prompt"] is not None else DEFAULT_PROMPT
-    for flag in ("connect_timeout", "first_byte_timeout"):
-        value = o[flag]
-        if value is not None and not (0 < value < float("inf")):
-            raise click.UsageError(f"--{flag.replace('_', '-')}: must be a number of seconds greater than 0")
     try:
         spec = _build_spec(o)
         prompts = _prompts(o, spec.seed)

@@ -11,7 +11,8 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-from .common import RunSettings, fit_to_open_files, human_console, positive
+from .common import RunSettings, fit_to_open_files, human_console
+from .params import DURATION, TEXT
 
 # Config [defaults] keys and the option each one stands in for when that flag is not given.
 FROM_DEFAULTS = ("timeout", "prompt", "concurrency", "repeat", "expect", "max_ttft", "max_total", "require", "min_ok",
@@ -25,8 +26,9 @@ def target_options(func: Callable[..., Any]) -> Callable[..., Any]:
     options = [
         click.option("-c", "--config", "config_path", metavar="FILE",
                      help="Config file (TOML) with [defaults] and [[target]] tables. Default: $ROLLCALL_CONFIG, "
-                          "./rollcall.toml, or ~/.config/rollcall/rollcall.toml if present."),
-        click.option("--no-config", is_flag=True, help="Ignore any default config file."),
+                          "./rollcall.toml, or ~/.config/rollcall/rollcall.toml if present. A config whose "
+                          "targets are none or all skipped is an error, not the g4f registry."),
+        click.option("--no-config", is_flag=True, help="Ignore any default config file (probe the g4f registry)."),
         click.option("--target", "only", multiple=True, metavar="NAME", help="Only this config target (repeatable)."),
         click.option("-p", "--provider", "providers", multiple=True, metavar="NAME",
                      help="g4f provider to probe (repeatable, any case), or an import path "
@@ -38,10 +40,11 @@ def target_options(func: Callable[..., Any]) -> Callable[..., Any]:
                      help="Include providers that need a key; keys come from the environment "
                           "(e.g. GROQ_API_KEY) or g4f's own auth config."),
         click.option("--include-extra", is_flag=True, help="Also load g4f's extra provider list."),
-        click.option("-m", "--model", default=None, help="Model to ask every target for (default: each one's own)."),
-        click.option("--connect-timeout", type=float, default=10.0, show_default=True, callback=positive,
-                     metavar="SECONDS", help="HTTP targets: fail with timeout when the connection is not up in time."),
-        click.option("--first-byte-timeout", type=float, default=None, callback=positive, metavar="SECONDS",
+        click.option("-m", "--model", type=TEXT, default=None,
+                     help="Model to ask every target for (default: each one's own)."),
+        click.option("--connect-timeout", type=DURATION, default=10.0, show_default=True, metavar="DURATION",
+                     help="HTTP targets: fail with timeout when the connection is not up in time."),
+        click.option("--first-byte-timeout", type=DURATION, default=None, metavar="DURATION",
                      help="HTTP targets: fail with timeout when no response headers came in time "
                           "(default: only --timeout)."),
     ]

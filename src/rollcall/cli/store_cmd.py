@@ -14,6 +14,8 @@ from typing import Any, TypeVar
 
 import click
 
+from .params import DURATION_OR_ZERO, Count, Number
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 STORE_HELP = (
@@ -68,7 +70,7 @@ def _echo_json(doc: dict[str, Any]) -> None:
 
 
 @click.command("runs", short_help="Recent stored runs: when, where, ok/failed, complete or not.")
-@click.option("-n", "--limit", type=click.IntRange(min=1), default=20, show_default=True,
+@click.option("-n", "--limit", type=Count(1), default=20, show_default=True, metavar="N",
               help="How many of the most recent runs to show.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (schema rollcall.runs/1) instead of a table.")
 @store_option
@@ -101,7 +103,7 @@ def runs(limit: int, as_json: bool, store_location: str | None) -> int:
 @click.command("history", short_help="Uptime, latency and streaks per target over time.")
 @click.argument("targets", nargs=-1, metavar="[TARGET]...")
 @click.option("--since", default="7d", show_default=True, metavar="WHEN",
-              help="How far back: 30m, 12h, 7d, 2w, an ISO date/time (UTC), or 'all'.")
+              help="How far back: 30s, 30m, 12h, 7d, 2w, an ISO date/time (UTC), or 'all'.")
 @click.option("--site", metavar="NAME", help="Only runs recorded from this site (see `rollcall run --site`).")
 @click.option("--by-site", is_flag=True, help="One row per target x model x site.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (schema rollcall.history/1) instead of a table.")
@@ -174,10 +176,10 @@ def _check_targets(asked: tuple[str, ...], known: list[str]) -> None:
 @click.command("diff", short_help="What changed between two runs (exit 1 if something newly failed).")
 @click.argument("a", required=False, metavar="[A]")
 @click.argument("b", required=False, metavar="[B]")
-@click.option("--threshold", type=float, default=1.5, show_default=True, metavar="RATIO",
+@click.option("--threshold", type=Number(minimum=1), default=1.5, show_default=True, metavar="RATIO",
               help="Slower/faster means at least this ratio (on median TTFT or total) ...")
-@click.option("--min-delta", type=float, default=0.5, show_default=True, metavar="SECONDS",
-              help="... and at least this many seconds of change.")
+@click.option("--min-delta", type=DURATION_OR_ZERO, default=0.5, show_default=True, metavar="DURATION",
+              help="... and at least this much change in seconds (or 2m, 1h).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (schema rollcall.diff/1) instead of a report.")
 @store_option
 def diff(a: str | None, b: str | None, threshold: float, min_delta: float, as_json: bool,
@@ -194,10 +196,6 @@ def diff(a: str | None, b: str | None, threshold: float, min_delta: float, as_js
     from ..store import StoreError
     from ..store.queries import diff_runs
 
-    if threshold < 1:
-        raise click.BadParameter("must be a ratio of at least 1 (e.g. 1.5)", param_hint="--threshold")
-    if min_delta < 0:
-        raise click.BadParameter("must be 0 or more seconds", param_hint="--min-delta")
     store = _open(store_location)
     if store is None:
         return _nothing_to_compare(as_json, threshold, min_delta)

@@ -14,7 +14,8 @@ from typing import Any
 
 import click
 
-from .common import EXIT_FAILED, EXIT_OK, RunSettings, human_console, positive, probe_options
+from .common import EXIT_FAILED, EXIT_OK, RunSettings, human_console, probe_options
+from .params import Count
 from .selection import resolve, target_options
 
 WATCH_PARAMS = ("every", "fail_after", "recover_after", "remind", "keep", "notify", "webhook", "alertmanager",
@@ -26,9 +27,9 @@ def watch_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--every", metavar="DURATION",
                      help="Time between rounds: 30s, 5m, 1h ... [default: [watch] every, else 5m]. "
                           "Targets may set their own (`every` in a [[target]])."),
-        click.option("--fail-after", type=int, callback=positive, metavar="N",
+        click.option("--fail-after", type=Count(1), metavar="N",
                      help="Consecutive failed (or over-SLO) rounds before a target is down (or degraded) [default: 3]."),
-        click.option("--recover-after", type=int, callback=positive, metavar="N",
+        click.option("--recover-after", type=Count(1), metavar="N",
                      help="Consecutive good rounds before it is up again [default: 2]."),
         click.option("--remind", metavar="DURATION",
                      help="Repeat a still-open alert at most this often; 0 never [default: 1h]."),
@@ -42,7 +43,7 @@ def watch_options(func: Callable[..., Any]) -> Callable[..., Any]:
                      help="POST rollcall's alert JSON (schema rollcall.alert/1) here (repeatable)."),
         click.option("--alertmanager", multiple=True, metavar="URL",
                      help="Send alerts to Prometheus Alertmanager at this base URL, API v2 (repeatable)."),
-        click.option("--rounds", type=int, callback=positive, metavar="N",
+        click.option("--rounds", type=Count(1), metavar="N",
                      help="Stop after N rounds (of each interval group); default: until stopped."),
         click.option("-v", "--verbose", is_flag=True, help="Print every probe's line, not only rounds and changes."),
         click.option("--jitter-seed", type=int, default=None, hidden=True, help="Seed the jitter between rounds."),

@@ -7,12 +7,14 @@ run cancelled (Ctrl-C, a killed run) say nothing about the provider and are left
 from __future__ import annotations
 
 import datetime as _dt
+import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..durations import parse_duration
 from ..models import ErrorKind, ProbeResult, percentile
 from .base import Outcome, RunRecord
 
@@ -20,8 +22,7 @@ RECENT = 12  # outcomes in a history row's sparkline (it shares a terminal line 
 DEFAULT_THRESHOLD = 1.5  # diff: "much slower/faster" means at least this ratio ...
 DEFAULT_MIN_DELTA_S = 0.5  # ... and at least this many seconds, so 0.1 s -> 0.2 s is no news
 _CANCELLED = str(ErrorKind.CANCELLED)
-_DURATION = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$", re.IGNORECASE)
-_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_DURATION = re.compile(r"^[\d.]+\s*(?:ms|[smhdw])(?![a-z])", re.IGNORECASE)  # starts like one; parse_duration decides
 
 
 def iso(moment: _dt.datetime) -> str:
@@ -30,7 +31,8 @@ def iso(moment: _dt.datetime) -> str:
 
 
 def parse_since(text: str, now: _dt.datetime | None = None) -> str | None:
-    """`30m`, `12h`, `7d`, `2w`, an ISO date/time (UTC unless it says otherwise), or `all` (None).
+    """A duration back from now (`30s`, `30m`, `12h`, `7d`, `2w`, `1h30m`: a unit is required, so
+    `20240501` stays a date), an ISO date/time (UTC unless it says otherwise), or `all` (None).
 
     Returns the UTC stamp to compare results against; ValueError with a sentence otherwise.
     """
@@ -38,20 +40,14 @@ def parse_since(text: str, now: _dt.datetime | None = None) -> str | None:
     if raw.lower() == "all":
         return None
     now = now or _dt.datetime.now(_dt.timezone.utc)
-    match = _DURATION.match(raw)
-    if match:
-        amount = int(match.group(1))
-        if amount <= 0:
-            raise ValueError(f"--since {text!r}: the duration must be more than 0")
-        try:
-            return iso(now - _dt.timedelta(**{_UNITS[match.group(2).lower()]: amount}))
-        except OverflowError:
-            raise ValueError(f"--since {text!r}: that is further back than dates go") from None
+    if _DURATION.match(raw):
+        seconds = parse_duration(raw, f"--since {text!r}", allow_zero=False)
+        return iso(now - _dt.timedelta(seconds=seconds))
     try:
         moment = _dt.datetime.fromisoformat(raw)
     except ValueError:
         raise ValueError(
-            f"--since {text!r} is not a duration (30m, 12h, 7d, 2w), an ISO date (2024-05-01) or 'all'"
+            f"--since {text!r} is not a duration (30s, 30m, 12h, 7d, 2w), an ISO date (2024-05-01) or 'all'"
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=_dt.timezone.utc)
@@ -309,10 +305,10 @@ def diff_runs(
     A key is up in a run when any of its probes answered. Slower/faster needs both the ratio
     (`threshold`) and the absolute change (`min_delta_s`), on median TTFT or median total.
     """
-    if threshold < 1:
-        raise ValueError("the threshold is a ratio and must be at least 1 (e.g. 1.5)")
-    if min_delta_s < 0:
-        raise ValueError("the minimum change must be 0 s or more")
+    if not threshold >= 1 or math.isinf(threshold):  # `not >=` refuses NaN too
+        raise ValueError("the threshold is a ratio and must be a finite number of at least 1 (e.g. 1.5)")
+    if not min_delta_s >= 0 or math.isinf(min_delta_s):
+        raise ValueError("the minimum change must be a finite number of seconds, 0 or more")
     before, after = key_states(a_results), key_states(b_results)
     newly, recovered, slower, faster, new, vanished = [], [], [], [], [], []
     still_failing = steady = 0

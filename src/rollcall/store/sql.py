@@ -8,6 +8,7 @@ SQL text here may contain a literal `?` or `%`.
 from __future__ import annotations
 
 import json
+import math
 import re
 import threading
 from collections.abc import Sequence
@@ -36,22 +37,82 @@ def _json_loads(text: Any, default: Any) -> Any:
 
 def _settings_json(settings: dict[str, Any]) -> str:
     # Settings come from the command line and config; a key pasted into one must not be kept.
-    return redact(json.dumps(settings, sort_keys=True, default=str)) or "{}"
+    try:
+        text = json.dumps(settings, sort_keys=True, default=str)
+    except (TypeError, ValueError, RecursionError):  # keys of mixed types, cycles, deep nesting
+        text = json.dumps({"unreadable_settings": True})
+    return storable_text(redact(text) or "{}")
+
+
+def _run_row(run: RunRecord) -> dict[str, Any]:
+    """A run's column values, each made storable (see _result_row)."""
+    return {
+        "id": run.id, "started_at": storable_text(run.started_at),
+        "ended_at": storable_text(run.ended_at) if run.ended_at is not None else None,
+        "wall_s": storable_float(run.wall_s), "prompt": storable_text(redact(run.prompt) or ""),
+        "site": storable_text(run.site), "settings": _settings_json(run.settings), "complete": int(run.complete),
+        "version": storable_text(run.version), "planned": storable_int(run.planned),
+        "loop_lag_max_s": storable_float(run.loop_lag_max_s),
+        "skipped": storable_text(json.dumps(list(run.skipped), default=str)),
+    }
+
+
+# What every backend can hold. A value outside it would fail the whole INSERT (and with it
+# every result batched beside it), so each is made storable here: numbers out of range become
+# NULL (or are clamped where the column is NOT NULL), text loses what no database text type
+# accepts (NUL, lone surrogates). JSON reports keep the exact values.
+_INT_MIN, _INT_MAX = -(2**31), 2**31 - 1  # PostgreSQL INTEGER; SQLite would take 64 bits
+_INT_FIELDS = {"status": None, "output_chars": 0, "output_tokens": None, "attempt": 1}  # name: NOT NULL default
+_FLOAT_FIELDS = {"queue_s": 0.0, "headers_s": None, "ttft_s": None, "total_s": None, "tokens_per_s": None,
+                 "retry_after_s": None, "max_gap_s": None}
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable_text(value: Any) -> str:
+    """Text any backend stores: NUL and lone surrogates replaced by U+FFFD."""
+    text = value if isinstance(value, str) else "" if value is None else repr(value)
+    return _UNSTORABLE.sub("\ufffd", text) if _UNSTORABLE.search(text) else text
+
+
+def storable_int(value: Any, default: int | None = None) -> int | None:
+    """An INTEGER column's value: in range as given, clamped when a default says NOT NULL, else NULL."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return default
+    if _INT_MIN <= value <= _INT_MAX:
+        return value
+    return None if default is None else max(_INT_MIN, min(_INT_MAX, value))
+
+
+def storable_float(value: Any, default: float | None = None) -> float | None:
+    """A DOUBLE PRECISION column's value: finite, else NULL (or `default` where NOT NULL)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return default
+    try:
+        number = float(value)
+    except OverflowError:
+        return default
+    return number if math.isfinite(number) else default
 
 
 def _result_row(run_id: str, seq: int, r: ProbeResult) -> tuple[Any, ...]:
     values = []
     for name in RESULT_FIELDS:
         value = getattr(r, name)
-        if name in ("error", "text", "reasoning"):
+        if name in _INT_FIELDS:
+            value = storable_int(value, _INT_FIELDS[name])
+        elif name in _FLOAT_FIELDS:
+            value = storable_float(value, _FLOAT_FIELDS[name])
+        elif name in ("ok", "output_tokens_estimated"):
+            value = int(bool(value))
+        elif name == "error_kind":
+            value = storable_text(str(value)) if value else None
+        elif name in ("error", "text", "reasoning"):
             # Already redacted by the probe; scrubbing again costs little and covers results
             # built elsewhere (imported JSON, other programs using the sink). Scrub before
             # cutting, so a secret straddling the cut cannot leave a prefix behind.
-            value = (redact(value) or "")[:STORED_TEXT_CHARS] if value else value
-        elif name == "error_kind":
-            value = str(value) if value else None
-        elif name in ("ok", "output_tokens_estimated"):
-            value = int(bool(value))
+            value = storable_text((redact(value) or "")[:STORED_TEXT_CHARS]) if value else value
+        else:
+            value = storable_text(value)
         values.append(value)
     return (run_id, seq, *values)
 
@@ -130,33 +191,52 @@ class SqlStore(LoadRunsMixin):
 
     # -- writing ---------------------------------------------------------------------------
     def _insert_run(self, run: RunRecord) -> None:
+        row = _run_row(run)
         self.execute(
             f"INSERT INTO runs ({', '.join(RUN_COLUMNS)}) VALUES ({', '.join('?' * len(RUN_COLUMNS))}) "
             "ON CONFLICT (id) DO NOTHING",
-            (
-                run.id, run.started_at, run.ended_at, run.wall_s, redact(run.prompt) or "", run.site,
-                _settings_json(run.settings), int(run.complete), run.version,
-                run.planned, run.loop_lag_max_s, json.dumps(list(run.skipped), default=str),
-            ),
+            tuple(row[c] for c in RUN_COLUMNS),
         )
 
     def start_run(self, run: RunRecord) -> None:
         with self._lock, self._write():
             self._insert_run(run)
 
+    _RESULTS_SQL = (
+        f"INSERT INTO results ({', '.join(('run_id', 'seq', *RESULT_FIELDS))}) "
+        f"VALUES ({', '.join('?' * (2 + len(RESULT_FIELDS)))}) ON CONFLICT (run_id, seq) DO NOTHING"
+    )
+
     def add_results(self, run_id: str, results: Sequence[tuple[int, ProbeResult]]) -> None:
+        """Store results in one transaction; should it be refused, row by row, so one row the
+        database will not take loses only itself (StoreError naming it, after the rest)."""
         if not results:
             return
-        with self._lock, self._write():
-            self._insert_results(run_id, results)
+        rows: list[tuple[Any, ...]] = []
+        problems: list[str] = []
+        for seq, r in results:
+            try:
+                rows.append(_result_row(run_id, seq, r))
+            except Exception as exc:  # noqa: BLE001 - one unreadable result must not lose the others
+                problems.append(f"result {seq} ({type(exc).__name__})")
+        try:
+            with self._lock, self._write():
+                self.executemany(self._RESULTS_SQL, rows)
+        except Exception:  # noqa: BLE001 - find the row at fault; store every other one
+            for row in rows:
+                try:
+                    with self._lock, self._write():
+                        self.execute(self._RESULTS_SQL, row)
+                except Exception as exc:  # noqa: BLE001
+                    first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                    problems.append(f"result {row[1]} ({redact(first)})")
+        if problems:
+            raise StoreError(f"{len(problems)} result(s) could not be stored: {'; '.join(problems[:3])}")
 
     def _insert_results(self, run_id: str, results: Sequence[tuple[int, ProbeResult]]) -> None:
-        columns = ("run_id", "seq", *RESULT_FIELDS)
-        sql = (
-            f"INSERT INTO results ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
-            "ON CONFLICT (run_id, seq) DO NOTHING"
-        )
-        self.executemany(sql, [_result_row(run_id, seq, r) for seq, r in results])
+        """add_results inside a transaction the caller holds (the watcher writes a round whole
+        and retries a refused round itself)."""
+        self.executemany(self._RESULTS_SQL, [_result_row(run_id, seq, r) for seq, r in results])
 
     def finish_run(self, run: RunRecord) -> None:
         with self._lock, self._write():
@@ -165,16 +245,13 @@ class SqlStore(LoadRunsMixin):
     def _finish_run(self, run: RunRecord) -> None:
         """finish_run inside a transaction the caller holds (the watcher writes a round whole)."""
         self._insert_run(run)  # in case the start was never recorded
+        row = _run_row(run)
         self.execute(
             "UPDATE runs SET started_at = ?, ended_at = ?, wall_s = ?, prompt = ?, settings = ?, "
             "complete = ?, version = ?, planned = COALESCE(?, planned), loop_lag_max_s = ?, "
             "skipped = ? WHERE id = ?",
-            (
-                run.started_at, run.ended_at, run.wall_s, redact(run.prompt) or "",
-                _settings_json(run.settings), int(run.complete),
-                run.version, run.planned, run.loop_lag_max_s,
-                json.dumps(list(run.skipped), default=str), run.id,
-            ),
+            tuple(row[c] for c in ("started_at", "ended_at", "wall_s", "prompt", "settings", "complete",
+                                   "version", "planned", "loop_lag_max_s", "skipped", "id")),
         )
 
     # -- reading ---------------------------------------------------------------------------

@@ -59,9 +59,25 @@ class ReasoningDelta:
 
 @dataclass(frozen=True, slots=True)
 class Usage:
+    """Token counts as the provider reported them; pass outside numbers through token_count."""
+
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     at: float | None = None
+
+
+# No answer is a billion tokens long: a larger count is bad data, not a measurement (and a
+# 2**63 would not fit any store).
+MAX_TOKENS = 10**9
+
+
+def token_count(value: object) -> int | None:
+    """A token count from outside (a server's usage, a provider's object): a whole number in
+    0..MAX_TOKENS, else None. The probe then estimates the count and marks it estimated."""
+    if type(value) is float:  # exactly a float: a subclass's methods are provider code
+        value = int(value) if value.is_integer() else None
+    count = untrusted.integer(value)  # an exact int, read without running the object's code
+    return count if count is not None and 0 <= count <= MAX_TOKENS else None
 
 
 Event = Started | Headers | Content | ReasoningDelta | Usage

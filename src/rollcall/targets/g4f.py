@@ -23,7 +23,7 @@ from ..classification import describe
 from ..isolation import STARTED, stream_in_thread
 from ..models import Skipped
 from ..redact import register_secret
-from .base import Content, Event, ProbeRequest, ReasoningDelta, Started, Usage
+from .base import Content, Event, ProbeRequest, ReasoningDelta, Started, Usage, token_count
 
 LOAD_TIMEOUT_S = 10.0
 
@@ -225,10 +225,6 @@ def _accepts(func: Any, name: str) -> bool:
     return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
 
 
-def _count(value: Any) -> int | None:
-    count = untrusted.integer(value)
-    return count if count is not None and count >= 0 else None
-
 
 def _to_event(chunk: Any) -> Event | None:
     """Map one g4f chunk to an event; metadata objects (FinishReason, ProviderInfo...) give None.
@@ -248,8 +244,8 @@ def _to_event(chunk: Any) -> Event | None:
         return ReasoningDelta(text) if text else None
     if issubclass(kind, G4FUsage):
         return Usage(
-            prompt_tokens=_count(getattr(chunk, "prompt_tokens", None)),
-            completion_tokens=_count(getattr(chunk, "completion_tokens", None)),
+            prompt_tokens=token_count(getattr(chunk, "prompt_tokens", None)),
+            completion_tokens=token_count(getattr(chunk, "completion_tokens", None)),
         )
     if is_content(chunk):  # images, audio, tool calls: visible output
         return Content(untrusted.text(str(chunk)) or "")

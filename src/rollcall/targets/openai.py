@@ -12,7 +12,6 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
-from urllib.parse import urlsplit
 
 from .. import __version__
 from ..http import (
@@ -31,7 +30,8 @@ from ..http import (
 from ..models import ErrorKind
 from ..redact import display_url, register_secret, register_url_secrets
 from ..sse import DONE, SSEDecoder, SSEError
-from .base import Content, Event, Headers, ProbeRequest, ReasoningDelta, Usage
+from ..urls import check_base_url, endpoint_url, normalize_base_url
+from .base import Content, Event, Headers, ProbeRequest, ReasoningDelta, Usage, token_count
 
 try:  # orjson parses stream chunks several times faster; the standard library is the fallback
     from orjson import dumps as _dumps_bytes, loads as _loads
@@ -70,9 +70,10 @@ class OpenAITarget:
     ) -> None:
         if not name:
             raise ValueError("an OpenAI target needs a name")
-        parts = urlsplit(base_url or "")
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError(f"target {name!r}: base_url must be an http:// or https:// URL, got {display_url(base_url)!r}")
+        try:
+            check_base_url(base_url)
+        except ValueError as exc:
+            raise ValueError(f"target {name!r}: base_url {exc}") from None
         if isinstance(models, str):  # models="gpt-4o" would otherwise become one probe per letter
             models = (models,)
         if not models:
@@ -80,11 +81,12 @@ class OpenAITarget:
         self.name = name
         self.kind = kind
         self.models = tuple(models)
-        self.base_url = base_url.rstrip("/")
+        self.base_url = normalize_base_url(base_url)
         register_url_secrets(self.base_url)  # a token in the userinfo or query is a secret
         self.streaming = stream
         self.client = client if client is not None else HttpClient()
-        self._chat_url = f"{self.base_url}/chat/completions"
+        self._chat_url = endpoint_url(self.base_url, "chat/completions")
+        self._models_url = endpoint_url(self.base_url, "models")
         self._headers = self._build_headers(api_key, headers)
         # Extra JSON fields for every request (e.g. g4f api's "provider", vLLM sampling options);
         # the fields rollcall itself sets (messages, model, stream...) win.
@@ -205,7 +207,7 @@ class OpenAITarget:
                         if content:
                             yield Content(content, at)
                         if usage is not None:
-                            yield Usage(_count(usage.get("prompt_tokens")), _count(usage.get("completion_tokens")), at)
+                            yield _usage(usage, at)
                         if fin:
                             finished = True
                 if not finished:
@@ -219,7 +221,7 @@ class OpenAITarget:
 
         headers = {k: v for k, v in self._headers.items() if k != "Content-Type"}
         headers["Accept"] = "application/json"
-        response = await self.client.request("GET", f"{self.base_url}/models", headers=headers)
+        response = await self.client.request("GET", self._models_url, headers=headers)
         async with response:
             if not 200 <= response.status < 300:
                 body = await _error_body(response)
@@ -319,8 +321,9 @@ def _text(value: Any, field: str) -> str:
     raise BadResponse(f"'{field}' is a {type(value).__name__}, not text")
 
 
-def _count(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+def _usage(usage: Mapping[str, Any], at: float) -> Usage:
+    # The server's numbers enter here: anything but a plausible whole count becomes "not given".
+    return Usage(token_count(usage.get("prompt_tokens")), token_count(usage.get("completion_tokens")), at)
 
 
 def _parse_chunk(doc: Any, key: str) -> tuple[str, str, bool, dict[str, Any] | None]:
@@ -365,5 +368,5 @@ async def _read_whole(response: Any, head: bytes, max_bytes: int) -> list[Event]
     if content:
         events.append(Content(content, at))
     if usage is not None:
-        events.append(Usage(_count(usage.get("prompt_tokens")), _count(usage.get("completion_tokens")), at))
+        events.append(_usage(usage, at))
     return events
