@@ -28,7 +28,9 @@ def probe_options(default_timeout: float) -> Callable[[Callable[..., Any]], Call
         click.option("-n", "--repeat", type=Count(1, inputs.MAX_REPEAT), default=1, show_default=True, metavar="N",
                      help="Probe each target N times (one after another) and report success rate and "
                           "median/p90 latency."),
-        click.option("--expect", type=TEXT, metavar="REGEX", help="Answers must match this regular expression (else check_failed)."),
+        click.option("--expect", type=TEXT, metavar="REGEX",
+                     help="Answers must match this regular expression (case-insensitive; else check_failed), "
+                          "within what is left of the probe's deadline."),
         click.option("--max-total", type=DURATION, metavar="DURATION",
                      help="Answers slower than this in total fail with check_failed."),
         click.option("--max-ttft", type=DURATION, metavar="DURATION",
