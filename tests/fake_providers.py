@@ -42,6 +42,17 @@ class Answering(AsyncGeneratorProvider):
         yield FinishReason("stop")
 
 
+class HugeUsage(AsyncGeneratorProvider):
+    """Claims 2**63 completion tokens: no store's integer column holds that."""
+
+    working = True
+
+    @classmethod
+    async def create_async_generator(cls, model, messages, **kwargs):
+        yield "one two"
+        yield Usage(prompt_tokens=-1, completion_tokens=2**63)
+
+
 class NoUsage(AsyncGeneratorProvider):
     working = True
 

@@ -42,6 +42,11 @@ async def test_tokens_estimated_without_usage():
     assert r.output_tokens_estimated and r.output_tokens == 3  # max(3 chunks, round(13 chars / 4))
 
 
+async def test_an_implausible_usage_count_is_ignored():
+    r = await probe(fp.HugeUsage)
+    assert r.ok and r.output_tokens == 2 and r.output_tokens_estimated
+
+
 @pytest.mark.parametrize("provider, answer", [(fp.OldStyle, "old style answer"), (fp.SyncOnly, "sync answer")])
 async def test_create_async_and_create_completion_providers(provider, answer):
     r = await probe(provider)
