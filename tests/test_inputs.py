@@ -1,4 +1,5 @@
-"""Numbers from flags and config: one parser per kind of value, errors that name the flag or field.
+"""Numbers from flags and config: one parser per kind of value (durations: test_durations.py),
+errors that name the flag or field.
 
 The CLI cases run the real `rollcall` in a subprocess: exit code 2 and one line naming the flag,
 never a traceback and never a run whose every probe fails on a NaN deadline.
@@ -12,51 +13,8 @@ import sys
 
 import pytest
 from g4f_env import offline_g4f_env
-from hypothesis import given, strategies as st
 
-from rollcall.inputs import (
-    MAX_DURATION_S,
-    is_unicode,
-    parse_count,
-    parse_duration,
-    parse_number,
-    too_deep,
-)
-
-
-@pytest.mark.parametrize("text, seconds", [
-    (30, 30.0), (1.5, 1.5), ("30", 30.0), ("1.5", 1.5), (".5", 0.5), ("30s", 30.0), ("5m", 300.0),
-    ("1h", 3600.0), ("7d", 604800.0), ("2w", 1209600.0), ("1h30m", 5400.0), (" 2M ", 120.0), ("1.5h", 5400.0),
-    ("1e3", 1000.0),
-])
-def test_durations_in_seconds_or_with_a_unit(text, seconds):
-    assert parse_duration(text) == seconds
-
-
-@pytest.mark.parametrize("value, words", [
-    (math.nan, "finite"), (math.inf, "finite"), (-math.inf, "finite"), ("nan", "finite"), ("inf", "finite"),
-    ("-Infinity", "finite"), ("1e400", "finite"), (0, "more than 0"), ("0s", "more than 0"), (-1, "more than 0"),
-    ("-5", "more than 0"), (10**20, "at most"), ("200000w", "at most"), ("soon", "30s, 5m, 1h, 7d"),
-    ("5 minutes", "30s, 5m"), ("", "30s, 5m"), (True, "30s, 5m"), ([5], "30s, 5m"), ("5x", "30s"),
-])
-def test_durations_refuse_what_no_deadline_can_be(value, words):
-    with pytest.raises(ValueError, match=words):
-        parse_duration(value)
-
-
-def test_zero_only_where_allowed():
-    assert parse_duration("0", allow_zero=True) == 0.0
-    with pytest.raises(ValueError, match="0 or more"):
-        parse_duration(-0.5, allow_zero=True)
-
-
-@given(st.one_of(st.floats(), st.integers(), st.text(max_size=12)))
-def test_a_parsed_duration_is_always_a_usable_deadline(value):
-    try:
-        seconds = parse_duration(value)
-    except ValueError:
-        return
-    assert math.isfinite(seconds) and 0 < seconds <= MAX_DURATION_S
+from rollcall.inputs import is_unicode, parse_count, parse_number, too_deep
 
 
 def test_counts_and_numbers():

@@ -670,5 +670,5 @@ def test_demo_records_history_only_when_asked(tmp_path: Path) -> None:
 
 def test_demo_bad_options() -> None:
     result = rollcall("demo", "--timeout", "0")
-    assert result.returncode == 2 and "must be more than 0 seconds" in result.stderr
+    assert result.returncode == 2 and "'0' must be more than 0" in result.stderr
     assert "Traceback" not in result.stderr

@@ -99,14 +99,14 @@ def test_a_config_target_by_name_keeps_its_key_secret(tmp_path: Path, sim_url: s
     (["--rate", "5", "--prompt", "x", "--input-tokens", "8"], "--prompt/--prompts/--input-tokens"),
     (["--rate", "5", "-o", "csv:x.csv"], "-o/--json: bad output 'csv:x.csv': load writes html, json, jsonl"),
     (["--rate", "5", "--kind", "g4f"], "--kind: 'g4f' cannot be given a base URL"),
-    (["--rate", "5", "--timeout", "nan"], "--timeout: 'nan' must be a duration of 0 or more"),
+    (["--rate", "5", "--timeout", "nan"], "--timeout: 'nan' must be a finite duration"),
     (["--rate", "5", "--timeout", "0s"], "--timeout: '0s' must be longer than 0"),
     (["--rate", "5", "--extra-body", "[1]"], "--extra-body: must be a JSON object"),
     (["--concurrency", "2", "--burstiness", "2"], "--burstiness: only for --rate stages"),
     (["--rate", "5", "--burstiness", "0"], "--burstiness: 0.0 must be a number greater than 0"),
     (["--rate", "5", "--prompts", "/nonexistent.jsonl"], "--prompts: cannot read /nonexistent.jsonl"),
     (["--rate", "5", "--api-key-env", "NO_SUCH_VAR_X"], "--api-key-env: environment variable NO_SUCH_VAR_X is not set"),
-    (["--rate", "5", "--connect-timeout", "inf"], "--connect-timeout: must be a number of seconds"),
+    (["--rate", "5", "--connect-timeout", "inf"], "'--connect-timeout': 'inf' must be a finite duration"),
 ])
 def test_bad_input_is_one_line_naming_the_flag(tmp_path: Path, args: list[str], message: str) -> None:
     proc = load(tmp_path, "http://127.0.0.1:9/v1", *args, "--no-store")

@@ -58,7 +58,7 @@ def test_slo_specs() -> None:
 
 @pytest.mark.parametrize(("text", "why"), [
     ("ttft", "expected NAME=SECONDS"), ("latency=1", "unknown SLO 'latency'"), ("ttft=1,ttft=2", "given twice"),
-    ("ttft=0", "longer than 0"), ("ttft=nan", "must be a duration"), ("ttft=fast", "not a duration"),
+    ("ttft=0", "longer than 0"), ("ttft=nan", "must be a finite duration"), ("ttft=fast", "not a duration"),
     ("", "comma-separated"),
 ])
 def test_bad_slo_specs(text: str, why: str) -> None:

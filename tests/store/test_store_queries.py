@@ -35,7 +35,7 @@ def test_since_accepts_durations_dates_and_all(text: str, expected: str | None) 
     ("-3d", "is not a duration"),
     ("0h", "must be more than 0"),
     ("2024-13-01", "is not a duration"),
-    ("99999999w", "at most 3,153,600,000 seconds"),
+    ("99999999w", "longer than 100 years"),
 ])
 def test_since_rejects_anything_else_with_a_sentence(text: str, why: str) -> None:
     with pytest.raises(ValueError, match=why) as caught:
