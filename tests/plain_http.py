@@ -1,5 +1,6 @@
-"""A tiny stdlib HTTP server on loopback, for tests whose server must run beside a `rollcall`
-subprocess: each request is answered by a plain function and recorded."""
+"""A tiny stdlib HTTP server on loopback (http.server, one thread per request), for tests that
+need well-formed answers from a plain function beside a `rollcall` subprocess, with each request
+recorded. For malformed or unsolicited bytes use raw_http.serve_raw."""
 
 from __future__ import annotations
 

@@ -70,6 +70,11 @@ def rollcall(env, *args: str) -> subprocess.CompletedProcess[str]:
     (["diff", "--min-delta", "nan"], "'--min-delta'", "finite"),
     (["history", "--since", "0m"], "--since", "more than 0"),
     (["history", "--since", "1e400s"], "--since", "not a duration"),
+    (["watch", "--every", "nan", "--no-config", "-p", "fake_providers:Answering"], "--every", "finite"),
+    (["watch", "--rounds", str(10**20)], "'--rounds'", "between 1 and"),
+    (["load", "http://127.0.0.1:9/v1", "--rate", "1", "--max-tokens", str(10**20)], "'--max-tokens'", "between 1 and"),
+    (["load", "http://127.0.0.1:9/v1", "--rate", "1", "--first-byte-timeout", "nan"], "'--first-byte-timeout'",
+     "finite"),
 ])
 def test_bad_numbers_are_one_line_errors_naming_the_flag(env, args, flag, words):
     proc = rollcall(env, *args)

@@ -34,7 +34,7 @@ def answer(text: str) -> bytes:
 
 async def echoing(request: Request, writer: asyncio.StreamWriter) -> None:
     auth = request.headers.get("authorization", "")
-    if request.path.endswith("/models"):  # echoes our headers back as model ids
+    if request.path.partition("?")[0].endswith("/models"):  # echoes our headers back as model ids
         ids = [auth, f"model-for {auth}", "model-a"]
         writer.write(json_response(json.dumps({"data": [{"id": i} for i in ids]}).encode()))
     elif "/redirect/" in request.path:

@@ -16,7 +16,8 @@ from typing import Any
 import click
 
 from .common import EXIT_FAILED, EXIT_OK, human_console
-from .params import DURATION
+from ..inputs import MAX_CONCURRENCY
+from .params import DURATION, Count
 
 
 class LoadGroup(click.Group):
@@ -146,12 +147,12 @@ def _target(ref: str, o: dict[str, Any], spec: Any) -> tuple[Any, str]:
               "value (e.g. 1,5,20).")
 @click.option("--burstiness", type=float, metavar="B", help="Open loop: gamma arrivals of shape B (1 = Poisson, "
               "the default; below 1 burstier; large B nearly evenly spaced).")
-@click.option("--max-concurrency", type=click.IntRange(min=1), metavar="N",
+@click.option("--max-concurrency", type=Count(1, MAX_CONCURRENCY), metavar="N",
               help="Open loop: at most N requests in flight; waits are reported as queue time.")
-@click.option("-n", "--requests", type=click.IntRange(min=1), metavar="N",
+@click.option("-n", "--requests", type=Count(1), metavar="N",
               help="Requests per stage after the warm-up [default: 100 unless --duration].")
 @click.option("-d", "--duration", metavar="DURATION", help="Length of each stage instead (30s, 5m, 1h).")
-@click.option("--warmup", type=click.IntRange(min=0), default=0, show_default=True, metavar="N",
+@click.option("--warmup", type=Count(0), default=0, show_default=True, metavar="N",
               help="Requests per stage whose results are dropped (chosen by send time, before the stage's own).")
 @click.option("--slo", metavar="SPEC", help="Per-request targets for goodput: ttft, ttfo, tpot, itl (largest gap), "
               "e2e in seconds, e.g. ttft=0.5,tpot=50ms.")
@@ -160,7 +161,7 @@ def _target(ref: str, o: dict[str, Any], spec: Any) -> tuple[Any, str]:
               "string).")
 @click.option("--input-tokens", metavar="N[:SPREAD]", help="Synthetic prompts of about N tokens (± SPREAD, uniform), "
               "seeded.")
-@click.option("--max-tokens", type=click.IntRange(min=1), metavar="N", help="max_tokens of each request.")
+@click.option("--max-tokens", type=Count(1), metavar="N", help="max_tokens of each request.")
 @click.option("--ignore-eos", is_flag=True, help='Send "ignore_eos": true (vLLM and others: always answer '
               "max-tokens tokens).")
 @click.option("--extra-body", metavar="JSON", help="JSON object of extra request fields for HTTP targets.")
