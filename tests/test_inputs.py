@@ -28,6 +28,17 @@ def test_counts_and_numbers():
             parse_number(bad, minimum=1)
 
 
+def test_library_deadlines_refuse_what_is_not_a_finite_positive_number():
+    from rollcall.inputs import is_finite_positive
+    from rollcall.runner import Runner
+
+    assert is_finite_positive(0.5) and is_finite_positive(3)
+    assert not any(is_finite_positive(v) for v in (0, -1, math.nan, math.inf, 10**400, True, "5", None))
+    for bad in (math.nan, math.inf, 10**400):
+        with pytest.raises(ValueError, match="timeout must be a finite number of seconds above 0"):
+            Runner([], timeout_s=bad)
+
+
 def test_too_deep_names_where_without_recursing():
     deep: list[object] = []
     for _ in range(100_000):  # recursive code would hit the recursion limit long before

@@ -62,8 +62,12 @@ def parse_number(value: object, *, minimum: float | None = None, maximum: float 
 
 def is_finite_positive(value: object) -> bool:
     """For library entry points that take seconds: a real number above 0 and below infinity."""
-    return (isinstance(value, int | float) and not isinstance(value, bool)
-            and math.isfinite(value) and value > 0)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        return math.isfinite(value) and value > 0
+    except OverflowError:  # an int beyond any float
+        return False
 
 
 def is_unicode(text: str) -> bool:
