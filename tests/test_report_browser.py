@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import require_or_skip
+from services import require_or_skip
 from test_reports_common import HOSTILE, IMG, SCRIPT, hostile_run, repeat_run
 
 from rollcall.reports.outputs import write_report

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from rich.console import Console
 from rich.text import Text
 
-from rollcall.safetext import line, one_line, visible
+from rollcall.safetext import json_text, line, one_line, visible
 
 BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 UNSAFE = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{BIDI}\ud800-\udfff]")
@@ -79,3 +79,22 @@ def test_visible_output_holds_no_control_and_is_idempotent(text: str) -> None:
     assert not UNSAFE.search(shown.replace("\r\n", "\n"))
     shown.encode("utf-8")
     assert visible(shown) == shown and one_line(one_line(text)) == one_line(text)
+
+
+@given(st.recursive(st.none() | st.booleans() | st.integers() | st.text(),
+                    lambda kids: st.lists(kids, max_size=3) | st.dictionaries(st.text(max_size=5), kids, max_size=3),
+                    max_leaves=8))
+def test_json_text_is_exact_and_holds_nothing_a_terminal_acts_on(value: object) -> None:
+    import json
+
+    text = json_text(value, indent=2)
+    assert json.loads(text) == value  # lossless
+    text.encode("utf-8")  # lone surrogates are escaped, so the document can always be written
+    raw = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+    assert not raw.search(text)
+
+
+def test_json_text_escapes_what_steers_a_terminal_or_splits_lines() -> None:
+    text = json_text({"a": "x\x1b]52;c;Zm9v\x07 \u202e \x85 \u2028 \ud800 é"})
+    assert "\\u001b]52" in text and "\\u202e" in text and "\\u0085" in text and "\\u2028" in text
+    assert "\\ud800" in text and "é" in text  # ordinary non-ASCII stays readable

@@ -22,6 +22,11 @@ escape shown here is not always one that was in the text: the JSON report has th
 included) turned into one space, cut to `limit` characters with a trailing `…`: for table
 cells, live lines and messages.
 
+`json_text(value)` is JSON for people and tools alike: the exact value (it parses back equal), but
+with every character that would act on a terminal or end a line for some reader (controls, DEL,
+C1, bidi controls, U+2028/9, lone surrogates) written as a `\\uNNNN` escape, so `--json -` on a
+terminal cannot be steered either.
+
 `line(text)` is the rich `Text` of `one_line`: rich parses markup (`[bold]`, `[link=...]`) and
 emoji codes in plain strings given to `Console.print` or `Table.add_row`, so outside text
 reaches rich only as a `Text`. rich is imported when `line` is called, not with this module.
@@ -45,6 +50,24 @@ _UNSAFE = re.compile(
 def _escape(match: re.Match[str]) -> str:
     code = ord(match.group())
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+# In JSON, escape (losslessly) what a terminal would act on and what ends a line for a reader:
+# JSON itself already escapes C0 controls; these are the rest.
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
+
+
+def json_text(value: object, *, indent: int | None = None) -> str:
+    """`value` as JSON text (UTF-8 safe), parsing back to exactly `value`, with every character a
+    terminal would act on or a reader would take for a line end escaped as `\\uNNNN`."""
+    import json
+
+    text = json.dumps(value, ensure_ascii=False, indent=indent, default=str)
+    return _JSON_UNSAFE.sub(_json_escape, text)
 
 
 def visible(text: str | None) -> str:

@@ -11,19 +11,11 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from services import require_or_skip
 
 from rollcall.store import open_store
 
 PG_ENV = "ROLLCALL_TEST_POSTGRES"
-
-
-def require_or_skip(available: bool, reason: str) -> None:
-    # The same rule as tests/conftest.py: in CI (ROLLCALL_CI_STRICT=1) a missing service fails.
-    if available:
-        return
-    if os.environ.get("ROLLCALL_CI_STRICT") == "1":
-        pytest.fail(f"{reason} (required in CI: .ci/run installs it)")
-    pytest.skip(reason)
 
 
 def with_search_path(url: str, schema: str) -> str:

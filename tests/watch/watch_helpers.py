@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import os
 import threading
 import urllib.request
 from collections.abc import Iterator, Sequence
@@ -15,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import pytest
+from services import require_or_skip  # noqa: F401 - watch tests import it from here
 from rich.console import Console
 
 
@@ -84,15 +83,6 @@ def run_receiver() -> Iterator[Receiver]:
     finally:
         state["loop"].call_soon_threadsafe(state["stop"].set)
         thread.join(10)
-
-
-def require_or_skip(available: bool, reason: str) -> None:
-    # The rule of tests/conftest.py: in CI (ROLLCALL_CI_STRICT=1) a missing service fails.
-    if available:
-        return
-    if os.environ.get("ROLLCALL_CI_STRICT") == "1":
-        pytest.fail(f"{reason} (required in CI: .ci/run installs it)")
-    pytest.skip(reason)
 
 
 def switch(base_url: str, model: str, **settings: Any) -> None:

@@ -4,7 +4,6 @@ config file's OpenAI-compatible targets are asked for their models (GET /models)
 from __future__ import annotations
 
 import dataclasses
-import json
 from typing import Any
 
 import click
@@ -102,7 +101,9 @@ def list_providers(providers: tuple[str, ...], working_only: bool, no_auth: bool
             "skipped": [{"name": s.name, "reason": s.reason} for s in selection.skipped],
             "endpoints": endpoints,
         }
-        click.echo(json.dumps(redact_doc(doc), indent=2))
+        from ..safetext import json_text
+
+        click.echo(json_text(redact_doc(doc), indent=2))
         return 0
     console = Console(highlight=False)
     console.print(providers_table(infos))

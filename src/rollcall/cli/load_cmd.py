@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from .common import EXIT_FAILED, EXIT_OK, human_console
+from ..safetext import json_text
 from ..inputs import MAX_CONCURRENCY
 from .params import DURATION, Count
 
@@ -362,7 +363,7 @@ def compare_cmd(a: str, b: str, threshold: float, as_json: bool, store_location:
     except CompareError as exc:
         raise click.UsageError(str(exc)) from None
     if as_json:
-        click.echo(json.dumps(result, indent=2, ensure_ascii=False))
+        click.echo(json_text(result, indent=2))
     else:
         human_console(stderr=False).print(render(result))
     return EXIT_FAILED if result["regressions"] else EXIT_OK
@@ -390,7 +391,7 @@ def runs_cmd(limit: int, as_json: bool, store_location: str | None) -> int:
         if store is not None:
             store.close()
     if as_json:
-        click.echo(json.dumps({"schema": "rollcall.load.runs/1", "runs": found}, indent=2, ensure_ascii=False))
+        click.echo(json_text({"schema": "rollcall.load.runs/1", "runs": found}, indent=2))
         return EXIT_OK
     table = Table(box=None, header_style="bold", pad_edge=False)
     for name in ("id", "started", "site", "target", "model", "mode", "stages", ""):

@@ -8,7 +8,6 @@ usage, a bad run id, or a store that cannot be opened.
 from __future__ import annotations
 
 import datetime as _dt
-import json
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -66,7 +65,9 @@ def _open(location: str | None) -> Any:
 
 
 def _echo_json(doc: dict[str, Any]) -> None:
-    click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
+    from ..safetext import json_text
+
+    click.echo(json_text(doc, indent=2))
 
 
 @click.command("runs", short_help="Recent stored runs: when, where, ok/failed, complete or not.")

@@ -6,7 +6,6 @@ cli/common.py) plus the watch settings, and hands a WatchJob to rollcall.watch.a
 
 from __future__ import annotations
 
-import json
 import signal
 import sys
 from collections.abc import Callable
@@ -190,9 +189,10 @@ def incidents(open_only: bool, since: str, site: str | None, as_json: bool, stor
         except StoreError as exc:
             raise StoreProblem(str(exc)) from None
     if as_json:
-        click.echo(json.dumps({"schema": "rollcall.incidents/1", "store": location, "since": since_at,
-                               "open_only": open_only, "incidents": [i.to_dict() for i in found]},
-                              ensure_ascii=False, indent=2))
+        from ..safetext import json_text
+
+        click.echo(json_text({"schema": "rollcall.incidents/1", "store": location, "since": since_at,
+                              "open_only": open_only, "incidents": [i.to_dict() for i in found]}, indent=2))
         return EXIT_OK
     if not found:
         what = "open incidents" if open_only else "incidents"

@@ -175,9 +175,9 @@ class DocumentWriter(BaseSink):
         from ..reports.outputs import write_text
 
         if self.fmt == "json":
-            import json
+            from ..safetext import json_text
 
-            text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+            text = json_text(doc, indent=2) + "\n"
         else:
             from ..reports import load_html
 

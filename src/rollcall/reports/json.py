@@ -12,10 +12,11 @@ from typing import Any
 
 from ..inputs import too_deep
 from ..models import RunResult
+from ..safetext import json_text
 
 
 def dumps(run: RunResult) -> str:
-    return json.dumps(run.to_dict(), ensure_ascii=False, indent=2)
+    return json_text(run.to_dict(), indent=2)
 
 
 # A run of thousands of results with their answers is tens of MiB; this bounds the memory a

@@ -6,30 +6,20 @@ every finished result on disk. Each line is `ProbeResult.to_dict()` (the DESIGN.
 
 from __future__ import annotations
 
-import json
-import re
 from collections import Counter
 from typing import IO
 
 from ..models import ProbeResult, RunResult
+from ..safetext import json_text
 from ..stdio import write_stdout
-
-_LINE_BREAKERS = re.compile("[\u007f-\u009f\u2028\u2029]")
 
 
 def line(result: ProbeResult) -> str:
-    """One result as one JSON line (with its newline)."""
-    data = result.to_dict()
-    text = json.dumps(data, ensure_ascii=False)
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        # A lone surrogate (possible in a re-loaded run) cannot be written as UTF-8; \u-escape
-        # everything instead, which keeps the value exactly.
-        text = json.dumps(data)
-    # U+0085, U+2028 and U+2029 end a line for Python's str.splitlines() and for JavaScript;
-    # escaped (with DEL and the other C1 controls), every consumer sees one result per line.
-    return _LINE_BREAKERS.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n"
+    """One result as one JSON line (with its newline). The value is exact; C1 controls, U+2028/9
+    (which end a line for Python's str.splitlines() and for JavaScript), bidi controls and lone
+    surrogates are \\u-escaped, so every consumer sees one result per line and a terminal showing
+    the stream cannot be steered."""
+    return json_text(result.to_dict()) + "\n"
 
 
 def dumps(run: RunResult) -> str:
