@@ -248,6 +248,81 @@ def m004_load_runs(db: MigrationDB) -> None:
     db.execute("CREATE INDEX load_runs_started ON load_runs (started_at)")
 
 
+@migration
+def m005_serve(db: MigrationDB) -> None:
+    # rollcall serve: each key's last rounds for the overview's sparkline (`recent`, kept by the
+    # watcher with its state), and two more rollup periods the watcher writes with each round:
+    # `5m` buckets for a target page's short ranges and `all` (one bucket per key, the totals
+    # Prometheus counters and histograms are made of). Both are built here from what the store
+    # already holds, so an upgraded store serves them at once.
+    db.execute("ALTER TABLE target_states ADD COLUMN recent TEXT NOT NULL DEFAULT '[]'")
+    db.execute("CREATE INDEX rollups_key_period ON rollups (target, model, period, bucket)")
+    _rebuild_rollups(db)
+
+
+_ROLLUP_FIELDS = ("probes", "ok", "failed", "cancelled", "errors", "ttft_hist", "total_hist", "ttft_sum", "total_sum",
+                  "last_at")
+
+
+def _rebuild_rollups(db: MigrationDB) -> None:
+    """`all` from the daily rollups, `5m` from the results of the last two days already rolled up
+    (later runs are rolled up with every period by the watcher)."""
+    import json
+
+    from ..models import ErrorKind, ProbeResult
+    from ..watch.rollups import RETAIN_S, Rollup, rollups_for
+
+    def hist(text: object) -> dict[int, int]:
+        try:
+            return {int(k): int(v) for k, v in _json_items(text)}
+        except (TypeError, ValueError):
+            return {}
+
+    totals: dict[tuple[str, str, str], Rollup] = {}
+    for row in db.query(f"SELECT target, model, site, {', '.join(_ROLLUP_FIELDS)} FROM rollups WHERE period = 'day'"):
+        target, model, site, probes, ok, failed, cancelled, errors, ttft, total, ttft_sum, total_sum, last_at = row
+        day = Rollup("all", "", str(target), str(model), str(site), int(probes or 0), int(ok or 0), int(failed or 0),
+                     int(cancelled or 0), {str(k): int(v) for k, v in _json_items(errors)}, hist(ttft), hist(total),
+                     float(ttft_sum or 0), float(total_sum or 0), str(last_at or ""))
+        key = (day.target, day.model, day.site)
+        if key in totals:
+            totals[key].merge(day)
+        else:
+            totals[key] = day
+    since = (_dt.datetime.now(_dt.timezone.utc) - _dt.timedelta(seconds=RETAIN_S["5m"])).isoformat()[:19]
+    fine: dict[tuple[str, ...], Rollup] = {}
+    rows = db.query(
+        "SELECT x.target, x.model, r.site, x.ok, x.error_kind, x.ttft_s, x.total_s, x.started_at FROM results x "
+        "JOIN runs r ON r.id = x.run_id WHERE r.rolled_up = 1 AND x.started_at >= ?", (since,))
+    kinds = {k.value: k for k in ErrorKind}
+    by_site: dict[str, list[ProbeResult]] = {}
+    for target, model, site, ok, kind, ttft, total, started_at in rows:
+        by_site.setdefault(str(site or ""), []).append(ProbeResult(
+            target=str(target), kind="", model=str(model), ok=bool(ok), error_kind=kinds.get(str(kind)) if kind else None,
+            ttft_s=ttft, total_s=total, started_at=str(started_at)))
+    for site, results in by_site.items():
+        for key, rollup in rollups_for(results, site).items():
+            if key[0] == "5m":
+                fine[key] = rollup
+    columns = ("period", "bucket", "target", "model", "site", *_ROLLUP_FIELDS)
+    for r in [*totals.values(), *fine.values()]:
+        db.execute(
+            f"INSERT INTO rollups ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+            (*r.key, r.probes, r.ok, r.failed, r.cancelled, json.dumps(r.errors, sort_keys=True),
+             json.dumps(r.ttft_hist), json.dumps(r.total_hist), r.ttft_sum, r.total_sum, r.last_at),
+        )
+
+
+def _json_items(text: object) -> list[tuple[object, object]]:
+    import json
+
+    try:
+        value = json.loads(str(text or "{}"))
+        return list(value.items()) if isinstance(value, dict) else []
+    except ValueError:
+        return []
+
+
 def newer_database_message(location: str, unknown: Sequence[str]) -> str:
     return (
         f"the history store {location} was written by a newer rollcall (schema steps unknown here: "

@@ -19,8 +19,8 @@ from ..models import ProbeResult, RunResult
 from ..redact import redact
 from ..watch.alerts import Alert
 from ..watch.incidents import Incident
-from ..watch.ledger import Key, RoundChanges, Tracked
-from ..watch.rollups import PERIODS, Rollup, rollups_for
+from ..watch.ledger import Key, Recent, RoundChanges, Tracked
+from ..watch.rollups import RETAIN_S, Rollup, rollups_for
 from ..watch.state import KeyState, State
 from .base import RunRecord, StoreError
 from .sql import SqlStore
@@ -30,7 +30,7 @@ ERROR_CHARS = 1000
 _STATE_COLUMNS = (
     "target", "model", "site", "kind", "state", "since", "failed_streak", "bad_streak", "good_streak",
     "answered_streak", "rounds", "streak_error_kind", "streak_error", "streak_failed", "last_at", "last_ok",
-    "last_ok_at", "last_error_kind", "last_error", "last_ttft_s", "last_total_s", "last_run_id", "incident_id",
+    "last_ok_at", "last_error_kind", "last_error", "last_ttft_s", "last_total_s", "last_run_id", "incident_id", "recent",
 )
 _INCIDENT_COLUMNS = (
     "id", "target", "model", "site", "state", "previous_state", "opened_at", "resolved_at", "duration_s",
@@ -80,6 +80,19 @@ def alert_row_id(alert: Alert, channel: str) -> str:
 
 # -- reading ---------------------------------------------------------------------------------
 
+def parse_recent(text: Any) -> tuple[Recent, ...]:
+    """target_states.recent (JSON) as Tracked.recent; anything unreadable is no history."""
+    try:
+        rows = json.loads(text or "[]")
+        return tuple((str(at), int(verdict), _num(ttft), _num(total)) for at, verdict, ttft, total in rows)
+    except (TypeError, ValueError):
+        return ()
+
+
+def _num(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
 def _tracked(row: Sequence[Any]) -> tuple[Key, Tracked]:
     d = dict(zip(_STATE_COLUMNS, row, strict=True))
     state = KeyState(
@@ -92,6 +105,7 @@ def _tracked(row: Sequence[Any]) -> tuple[Key, Tracked]:
         last_ok=None if d["last_ok"] is None else bool(d["last_ok"]), last_ok_at=d["last_ok_at"],
         last_error_kind=d["last_error_kind"], last_error=d["last_error"], last_ttft_s=d["last_ttft_s"],
         last_total_s=d["last_total_s"], last_run_id=d["last_run_id"], incident_id=d["incident_id"],
+        recent=parse_recent(d["recent"]),
     )
     return (d["target"], d["model"], d["site"]), tracked
 
@@ -203,7 +217,7 @@ def _state_row(key: Key, t: Tracked) -> tuple[Any, ...]:
         *key, t.kind, str(s.state), s.since, s.failed, s.bad, s.good, s.answered, s.rounds,
         s.streak_error_kind, _text(s.streak_error), s.streak_failed, t.last_at,
         None if t.last_ok is None else int(t.last_ok), t.last_ok_at, t.last_error_kind, _text(t.last_error),
-        t.last_ttft_s, t.last_total_s, t.last_run_id, t.incident_id,
+        t.last_ttft_s, t.last_total_s, t.last_run_id, t.incident_id, json.dumps(t.recent),
     )
 
 
@@ -332,10 +346,14 @@ def roll_up_pending(store: SqlStore, *, settled_before: str, limit_runs: int = 2
     return len(rows)
 
 
-def prune(store: SqlStore, *, before: str, hourly_before: str | None = None, limit_runs: int = 50) -> int:
-    """Delete up to `limit_runs` of the runs started before `before`, with their results, and the
-    hourly rollups older than `hourly_before` (daily rollups stay). Runs not yet rolled up are
-    left for roll_up_pending. Returns the number of runs deleted."""
+def prune(
+    store: SqlStore, *, before: str, hourly_before: str | None = None, fine_before: str | None = None,
+    limit_runs: int = 50,
+) -> int:
+    """Delete up to `limit_runs` of the runs started before `before`, with their results, the
+    hourly rollups older than `hourly_before` and the 5-minute ones older than `fine_before`
+    (daily and total rollups stay). Runs not yet rolled up are left for roll_up_pending.
+    Returns the number of runs deleted."""
     with store._lock, store._write():
         ids = [r[0] for r in store.query(
             "SELECT id FROM runs WHERE started_at < ? AND rolled_up = 1 ORDER BY started_at LIMIT ?",
@@ -346,7 +364,9 @@ def prune(store: SqlStore, *, before: str, hourly_before: str | None = None, lim
             store.execute(f"DELETE FROM results WHERE run_id IN ({marks})", ids)
             store.execute(f"DELETE FROM runs WHERE id IN ({marks})", ids)
         if hourly_before is not None:
-            store.execute("DELETE FROM rollups WHERE period = ? AND bucket < ?", (PERIODS[0], hourly_before))
+            store.execute("DELETE FROM rollups WHERE period = 'hour' AND bucket < ?", (hourly_before,))
+        if fine_before is not None:
+            store.execute("DELETE FROM rollups WHERE period = '5m' AND bucket < ?", (fine_before,))
     return len(ids)
 
 

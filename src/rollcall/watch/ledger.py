@@ -16,6 +16,9 @@ from .incidents import EventKind, Incident, advance, new_id, reminder_due
 from .state import KeyState, Observation, Slo, State, Thresholds, Transition, Verdict, judge, step
 
 Key = tuple[str, str, str]  # (target, model, site)
+RECENT_ROUNDS = 30  # rounds a key remembers for its sparkline (serve's overview)
+# One remembered round: (at, verdict 0 good / 1 slow / 2 failed, ttft_s, total_s).
+Recent = tuple[str, int, float | None, float | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +36,7 @@ class Tracked:
     last_total_s: float | None = None
     last_run_id: str | None = None
     incident_id: str | None = None
+    recent: tuple[Recent, ...] = ()  # the last RECENT_ROUNDS rounds, oldest first
 
 
 @dataclass
@@ -122,6 +126,8 @@ class Ledger:
                 last_error=observation.error if not answered else before.last_error,
                 last_ttft_s=observation.ttft_s, last_total_s=observation.total_s, last_run_id=run.id,
                 incident_id=incident.id if incident is not None and incident.open else None,
+                recent=(*before.recent, (at, int(observation.verdict), observation.ttft_s,
+                                         observation.total_s))[-RECENT_ROUNDS:],
             )
             self.tracked[key] = tracked
             changes.tracked[key] = tracked

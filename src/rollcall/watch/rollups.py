@@ -1,6 +1,10 @@
-"""Rollups: per (hour or day, target, model, site) counts and latency histograms, kept as rounds
+"""Rollups: per (period bucket, target, model, site) counts and latency histograms, kept as rounds
 are written, so uptime and p50/p95 over 24 h / 7 d / 90 d answer without reading the results
 table, and still answer after old results are pruned (`keep`).
+
+Periods: `5m` (kept two days: the short ranges of `rollcall serve`'s target page), `hour`
+(kept max(keep, 8 d)), `day` (kept for good) and `all` (one bucket, "", per key: the totals
+since the key was first seen, what Prometheus counters and histograms are made of).
 
 Latencies go into fixed log-spaced buckets (a quarter-octave each, 1 ms to ~10 min), so rollups
 merge by adding counts and any window's percentiles come from the merged histogram, accurate to
@@ -16,7 +20,10 @@ from dataclasses import dataclass, field
 
 from ..models import ErrorKind, ProbeResult
 
-PERIODS = ("hour", "day")
+PERIODS = ("5m", "hour", "day", "all")
+# How long the finer periods are kept (watch's `keep` may keep hours longer); day and all stay.
+RETAIN_S = {"5m": 2 * 86400.0, "hour": 8 * 86400.0}
+PERIOD_S = {"5m": 300.0, "hour": 3600.0, "day": 86400.0}
 _BASE_S = 0.001
 _STEP = 2 ** 0.25
 BUCKETS = 80  # upper bounds 1 ms * 2^(i/4): the last is about 550 s; slower goes in the last
@@ -30,11 +37,16 @@ def bucket_of(seconds: float) -> int:
 
 
 def bucket_start(stamp: str, period: str) -> str:
-    """The start of the hour or day (UTC) a result stamp falls in, in the stamps' own format."""
+    """The start of the 5 minutes, hour or day (UTC) a result stamp falls in, in the stamps' own
+    format; "" for the `all` period."""
+    if period == "5m":
+        return f"{stamp[:14]}{int(stamp[14:16]) // 5 * 5:02d}:00Z"
     if period == "hour":
         return stamp[:13] + ":00:00Z"
     if period == "day":
         return stamp[:10] + "T00:00:00Z"
+    if period == "all":
+        return ""
     raise ValueError(f"unknown rollup period {period!r}")
 
 
@@ -108,7 +120,7 @@ def rollups_for(results: Iterable[ProbeResult], site: str) -> dict[tuple[str, ..
     out: dict[tuple[str, ...], Rollup] = {}
     for r in results:
         stamp = r.started_at or ""
-        if len(stamp) < 13:
+        if len(stamp) < 16 or not stamp[14:16].isdigit():
             continue
         for period in PERIODS:
             key = (period, bucket_start(stamp, period), r.target, r.model, site)

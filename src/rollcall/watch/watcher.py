@@ -279,17 +279,21 @@ def maintain(store: Any, *, keep_s: float, budget_s: float = 1.0) -> None:
 
     from ..store import watchdb
     from ..store.queries import iso
+    from .rollups import RETAIN_S
 
     deadline = time.perf_counter() + budget_s
     now = _dt.datetime.now(_dt.timezone.utc)
     settled = iso(now - _dt.timedelta(days=1))
     while time.perf_counter() < deadline and watchdb.roll_up_pending(store, settled_before=settled, limit_runs=20):
         pass
+    fine = iso(now - _dt.timedelta(seconds=RETAIN_S["5m"]))  # 5-minute rollups go whatever `keep` says
     if keep_s <= 0:
-        return
-    before = iso(now - _dt.timedelta(seconds=keep_s))
-    hourly = iso(now - _dt.timedelta(seconds=max(keep_s, 8 * 86400)))
-    while time.perf_counter() < deadline and watchdb.prune(store, before=before, hourly_before=hourly):
+        before, hourly = "", None  # keep every run and hourly rollup
+    else:
+        before = iso(now - _dt.timedelta(seconds=keep_s))
+        hourly = iso(now - _dt.timedelta(seconds=max(keep_s, RETAIN_S["hour"])))
+    while time.perf_counter() < deadline and watchdb.prune(store, before=before, hourly_before=hourly,
+                                                           fine_before=fine):
         pass
 
 
