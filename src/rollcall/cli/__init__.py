@@ -37,11 +37,11 @@ def cli() -> None:
     """
 
 
-from . import list_cmd, load_cmd, report_cmd, run_cmd, sim_cmd, store_cmd, watch_cmd  # noqa: E402
+from . import list_cmd, load_cmd, report_cmd, run_cmd, serve_cmd, sim_cmd, store_cmd, watch_cmd  # noqa: E402
 
 cli.add_command(run_cmd.run)
 cli.add_command(list_cmd.list_providers)
-for _module in (report_cmd, store_cmd, sim_cmd, watch_cmd, load_cmd):
+for _module in (report_cmd, store_cmd, sim_cmd, watch_cmd, load_cmd, serve_cmd):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
 

@@ -7,6 +7,8 @@ probe and output options and its tail (cli/common.py), so it behaves exactly lik
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
@@ -196,12 +198,30 @@ def _demo_watch(fleet: Any, fleet_path: str | None, seed: int | None, settings: 
                                     alertmanager=values["alertmanager"])
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from None
-    with run_sim_in_thread(watched, seed=seed) as base_url:
+    from .serve_cmd import serve_options
+
+    serving = serve_options(values["listen"], values["token"], values["public"], settings.site)
+    with run_sim_in_thread(watched, seed=seed) as base_url, _demo_store(settings, serving):
         from ..sim.demo import demo_targets
 
         targets = demo_targets(base_url, watched, concurrency=settings.concurrency)
         return watch_targets(targets, settings, watch_settings, rounds=values["rounds"], verbose=values["verbose"],
-                             seed=values["jitter_seed"], on_round=outage_script(base_url, watched))
+                             seed=values["jitter_seed"], on_round=outage_script(base_url, watched),
+                             serving=serving)
+
+
+@contextmanager
+def _demo_store(settings: RunSettings, serving: Any) -> Iterator[None]:
+    """`demo --watch --listen` without --store: a history in a temporary file for the page to
+    show, gone when the demo ends (demo runs stay out of the real history)."""
+    if serving is None or not settings.no_store:
+        yield
+        return
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="rollcall-demo-") as tmp:
+        settings.no_store, settings.store_location = False, f"{tmp}/history.sqlite3"
+        yield
 
 
 COMMANDS: list[click.Command] = [sim, demo]

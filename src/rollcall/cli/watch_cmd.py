@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
@@ -18,7 +19,7 @@ from .params import Count
 from .selection import resolve, target_options
 
 WATCH_PARAMS = ("every", "fail_after", "recover_after", "remind", "keep", "notify", "webhook", "alertmanager",
-                 "rounds", "verbose", "jitter_seed")
+                 "rounds", "verbose", "jitter_seed", "listen", "token", "public")
 
 
 def watch_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -49,7 +50,9 @@ def watch_options(func: Callable[..., Any]) -> Callable[..., Any]:
     ]
     for option in reversed(options):
         func = option(func)
-    return func
+    from .serve_cmd import listen_options
+
+    return listen_options(None)(func)
 
 
 @click.command("watch", short_help="Keep probing: track each target's state, open incidents, alert.")
@@ -79,7 +82,11 @@ def watch(ctx: click.Context, **options: Any) -> int:
     from ..config import ConfigError
     from ..watch.settings import from_config, with_flags
 
+    from .serve_cmd import serve_options
+
     watch_values = {k: options.pop(k) for k in WATCH_PARAMS}
+    # Checked first: a --listen that would expose the history stops before targets load or anything binds.
+    serving = serve_options(watch_values["listen"], watch_values["token"], watch_values["public"], options["site"])
     selection = resolve(ctx, options)
     try:
         settings = with_flags(
@@ -94,14 +101,17 @@ def watch(ctx: click.Context, **options: Any) -> int:
     return watch_targets(
         plan.targets, selection.settings, settings, origins=plan.origins, skipped=plan.skipped,
         rounds=watch_values["rounds"], verbose=watch_values["verbose"], seed=watch_values["jitter_seed"],
+        serving=serving,
     )
 
 
 def watch_targets(
     targets: Any, run: RunSettings, settings: Any, *, origins: dict[str, str] | None = None, skipped: Any = (),
     rounds: int | None = None, verbose: bool = False, seed: int | None = None, on_round: Any = None,
+    serving: Any = None,
 ) -> int:
-    """Watch `targets` (shared by `watch` and `demo --watch`); returns the exit code."""
+    """Watch `targets` (shared by `watch` and `demo --watch`); returns the exit code. `serving`
+    (ServeOptions) also serves the history from this process while it watches."""
     from .. import checks
     from ..reports import outputs
     from ..store import StoreError, default_site, open_store, open_store_for_run
@@ -117,6 +127,8 @@ def watch_targets(
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     console = human_console(stderr=outputs.uses_stdout(specs))
+    if serving is not None and run.no_store:
+        raise click.UsageError("--listen serves the history this watch records: drop --no-store")
     store = None
     if not run.no_store:
         try:
@@ -135,7 +147,8 @@ def watch_targets(
         outputs=specs, rounds=rounds, seed=seed, verbose=verbose, quiet=run.quiet, on_round=on_round,
     )
     try:
-        end = run_watch(job, console)
+        with _serving(serving, job, location):
+            end = run_watch(job, console)
     except (StoreError, ValueError) as exc:  # the store, or a channel that cannot be used (Apprise
         if store is not None:                # missing, a URL it rejects), before any round ran
             store.close()
@@ -155,6 +168,40 @@ def watch_targets(
     for problem in unmet:
         print(f"rollcall: requirement failed in the last round: {problem}", file=sys.stderr)
     return EXIT_FAILED if unmet else EXIT_OK
+
+
+@contextmanager
+def _serving(serving: Any, job: Any, location: str | None) -> Iterator[None]:
+    """With --listen: a server on its own thread for the watch's duration, reading the store
+    through its own connections, told after each stored round, probing (/probe) on the watch's
+    loop with the watch's targets and settings."""
+    if serving is None:
+        yield
+        return
+    from ..serve.app import serve_in_thread
+    from ..serve.prober import Prober
+    from ..serve.source import StoreUnavailable
+    from ..store import open_store
+    from .serve_cmd import say_serving
+
+    prober = Prober(job.targets, job.runner_options)
+
+    def on_start(loop: Any) -> None:
+        prober.loop = loop
+
+    try:
+        server_cm = serve_in_thread(serving, lambda: open_store(location, create=False), prober=prober)
+        server = server_cm.__enter__()
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {serving.listen}: {exc.strerror or exc}") from None
+    except StoreUnavailable as exc:
+        raise click.UsageError(str(exc)) from None
+    say_serving(server.url, serving)
+    job.on_start, job.on_stored = on_start, server.notify
+    try:
+        yield
+    finally:
+        server_cm.__exit__(None, None, None)
 
 
 @click.command("incidents", short_help="Incidents: what is or was down or degraded, since when, why.")

@@ -39,6 +39,7 @@ def _asset(name: str) -> str:
     return resources.files("rollcall.reports").joinpath("assets", name).read_text(encoding="utf-8")
 
 
+@cache
 def _chart_js() -> str:
     code = _asset("chart.umd.min.js")
     # The source map comment would make devtools fetch a file that is not there.
@@ -102,17 +103,29 @@ def _csp_hash(script: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode() + "'"
 
 
+@cache
+def content_security_policy() -> str:
+    """The page's policy: only its two inlined scripts (by hash) run, nothing is fetched. A
+    server handing the page out sends the same policy as a header (`rollcall serve`'s run page)."""
+    return (
+        "default-src 'none'; "
+        f"script-src {_csp_hash(_chart_js())} {_csp_hash(_asset('report.js'))}; "
+        "style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
+    )
+
+
+def chart_js() -> str:
+    """Chart.js as the report inlines it (with its license, without a source map reference)."""
+    return _chart_js()
+
+
 def dumps(run: RunResult) -> str:
     chart_js = _chart_js()
     app_js = _asset("report.js")
     for name, code in (("chart.umd.min.js", chart_js), ("report.js", app_js)):
         if "</script" in code.lower() or "<!--" in code:
             raise ValueError(f"assets/{name} cannot be inlined: it contains '</script' or '<!--'")
-    csp = (
-        "default-src 'none'; "
-        f"script-src {_csp_hash(chart_js)} {_csp_hash(app_js)}; "
-        "style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
-    )
+    csp = content_security_policy()
     title = f"rollcall: {run.ok_count} ok, {run.failed_count} failed — {run.prompt}"
     if len(title) > 120:
         title = title[:119] + "…"

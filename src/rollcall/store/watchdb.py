@@ -130,7 +130,7 @@ def load_states(store: SqlStore, site: str | None = None) -> dict[Key, Tracked]:
 
 def list_incidents(
     store: SqlStore, *, open_only: bool = False, since: str | None = None, site: str | None = None,
-    limit: int | None = None,
+    limit: int | None = None, target: str | None = None, model: str | None = None,
 ) -> list[Incident]:
     """Newest first. `since` keeps incidents open at or after that moment (still open, or
     resolved since)."""
@@ -141,9 +141,10 @@ def list_incidents(
     if since is not None:
         sql += " AND (resolved_at IS NULL OR resolved_at >= ?)"
         params.append(since)
-    if site is not None:
-        sql += " AND site = ?"
-        params.append(site)
+    for column, value in (("site", site), ("target", target), ("model", model)):
+        if value is not None:
+            sql += f" AND {column} = ?"
+            params.append(value)
     sql += " ORDER BY opened_at DESC, id"
     if limit is not None:
         sql += " LIMIT ?"

@@ -44,6 +44,8 @@ class WatchJob:
     quiet: bool = False
     on_round: Callable[..., Any] | None = None
     delivery_options: dict[str, Any] = field(default_factory=dict)
+    on_start: Callable[[asyncio.AbstractEventLoop], Any] | None = None  # the watch's loop, as it starts
+    on_stored: Callable[[], Any] | None = None  # after each write reached the store (writer thread)
 
 
 @dataclass
@@ -83,7 +85,8 @@ def build(job: WatchJob, view: RoundView) -> Watcher:
     from .outputs import watch_sinks
 
     sinks = watch_sinks(job.outputs)
-    writer = StoreWriter(job.store, reopen=job.reopen, warn=view.warn) if job.store is not None else None
+    writer = (StoreWriter(job.store, reopen=job.reopen, warn=view.warn, on_written=job.on_stored)
+              if job.store is not None else None)
     watcher = Watcher(
         job.targets, settings=settings, ledger=ledger, view=view, runner_options=job.runner_options,
         run_settings=job.run_settings, origins=job.origins, writer=writer, channels=channels, pushers=pushers,
@@ -96,7 +99,9 @@ def build(job: WatchJob, view: RoundView) -> Watcher:
 NOTICE = "rollcall: stopping: storing the cut round and sending queued alerts; signal again to leave at once\n"
 
 
-async def _watch(watcher: Watcher, signals: Any) -> tuple[WatchSummary, int]:
+async def _watch(watcher: Watcher, signals: Any, on_start: Any = None) -> tuple[WatchSummary, int]:
+    if on_start is not None:
+        on_start(asyncio.get_running_loop())
     stop = asyncio.Event()
     watching = asyncio.ensure_future(watcher.run(stop))
     try:
@@ -132,7 +137,7 @@ def run_watch(job: WatchJob, console: Console | None = None) -> WatchEnd:
         try:
             try:
                 with asyncio.Runner(loop_factory=new_event_loop) as runner:
-                    summary, unsent = runner.run(_watch(watcher, signals))
+                    summary, unsent = runner.run(_watch(watcher, signals, job.on_start))
             except KeyboardInterrupt:  # off the main thread there are no handlers: asyncio's Ctrl-C
                 signals.signum = signals.signum or 2
             except Abandoned:

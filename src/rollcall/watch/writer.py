@@ -53,12 +53,14 @@ class StoreWriter:
         reopen: Callable[[], Any] | None = None,
         warn: Callable[[str], None] = lambda message: None,
         max_buffer: int = MAX_BUFFER,
+        on_written: Callable[[], None] | None = None,
     ) -> None:
         self.store = store
         self.location = getattr(store, "location", "the history store")
         self.reopen = reopen
         self.warn = warn
         self.max_buffer = max(1, max_buffer)
+        self.on_written = on_written  # after each commit (a server beside the watch refreshes)
         self.written = 0
         self.dropped = 0
         self.max_buffered = 0  # the most writes ever waiting at once (the benchmark reads it)
@@ -140,6 +142,11 @@ class StoreWriter:
             self.write_s += time.perf_counter() - started
             self._done()
             self.written += 1
+            if self.on_written is not None:
+                try:
+                    self.on_written()
+                except Exception:  # noqa: BLE001 - a listener must not stop the writer
+                    pass
             delay = RECONNECT_MIN_S
             if self.away is not None:
                 self.away = None
