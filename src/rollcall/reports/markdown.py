@@ -47,6 +47,15 @@ def _link(name: str, url: str | None) -> str:
     return f"[{label}]({quote(url, safe=':/?#@!$&*+,;=%~-._')})"
 
 
+def badge_cell(base: str | None, target: str, model: str) -> str:
+    """A live state badge from `rollcall serve` at `base`, linking to the target's page there."""
+    if not base:
+        return ""
+    root = quote(base.rstrip("/"), safe=":/?#@!$&*+,;=%~-._")
+    key = f"{quote(target, safe='')}/{quote(model, safe='')}"
+    return f"[![{cell(target)} status]({root}/badge/{key}.svg)]({root}/targets/{key})"
+
+
 def _seconds(value: float | None) -> str:
     return "–" if value is None else f"{value:.2f} s"
 
@@ -72,15 +81,17 @@ def _sort_key(r: ProbeResult) -> tuple[int, float, float, str, str]:
     )
 
 
-def _per_result(run: RunResult, links: Mapping[str, str]) -> list[str]:
+def _per_result(run: RunResult, links: Mapping[str, str], badges: str | None = None) -> list[str]:
+    live = " Live |" if badges else ""
     lines = [
-        "| Provider | Model | Status | TTFT | Total | tok/s | Error |",
-        "|---|---|---|--:|--:|--:|---|",
+        f"| Provider | Model | Status |{live} TTFT | Total | tok/s | Error |",
+        f"|---|---|---|{'---|' if badges else ''}--:|--:|--:|---|",
     ]
     for r in sorted(run.results, key=_sort_key):
+        badge = f" {badge_cell(badges, r.target, r.model)} |" if badges else ""
         lines.append(
-            f"| {_link(r.target, links.get(r.target))} | {cell(r.model or 'default')} | {status(r)} "
-            f"| {_seconds(r.ttft_s)} | {_seconds(r.total_s)} "
+            f"| {_link(r.target, links.get(r.target))} | {cell(r.model or 'default')} | {status(r)} |{badge}"
+            f" {_seconds(r.ttft_s)} | {_seconds(r.total_s)} "
             f"| {_rate(r.tokens_per_s, r.output_tokens_estimated)} | {cell(r.error, MAX_ERROR_CHARS)} |"
         )
     return lines
@@ -90,10 +101,11 @@ def _median(values: list[float]) -> float | None:
     return statistics.median(values) if values else None
 
 
-def _per_target(run: RunResult, links: Mapping[str, str]) -> list[str]:
+def _per_target(run: RunResult, links: Mapping[str, str], badges: str | None = None) -> list[str]:
+    live = " Live |" if badges else ""
     lines = [
-        "| Provider | Model | Status | OK | TTFT p50 | Total p50 | tok/s p50 | Last error |",
-        "|---|---|---|--:|--:|--:|--:|---|",
+        f"| Provider | Model | Status |{live} OK | TTFT p50 | Total p50 | tok/s p50 | Last error |",
+        f"|---|---|---|{'---|' if badges else ''}--:|--:|--:|--:|---|",
     ]
     groups: dict[tuple[str, str], list[ProbeResult]] = {}
     for r in run.results:
@@ -116,19 +128,21 @@ def _per_target(run: RunResult, links: Mapping[str, str]) -> list[str]:
         rates = [r.tokens_per_s for r in rs if r.ok and r.tokens_per_s is not None]
         last = failed[-1] if failed else None
         last_error = f"{last.error_kind}: {last.error or ''}" if last else ""
+        badge = f" {badge_cell(badges, target, model)} |" if badges else ""
         lines.append(
-            f"| {_link(target, links.get(target))} | {cell(model or 'default')} | {mark} | {s.ok}/{s.runs} "
+            f"| {_link(target, links.get(target))} | {cell(model or 'default')} | {mark} |{badge} {s.ok}/{s.runs} "
             f"| {_seconds(s.ttft_p50_s)} | {_seconds(s.total_p50_s)} | {_rate(_median(rates))} "
             f"| {cell(last_error, MAX_ERROR_CHARS)} |"
         )
     return lines
 
 
-def dumps(run: RunResult, links: Mapping[str, str] | None = None) -> str:
+def dumps(run: RunResult, links: Mapping[str, str] | None = None, badges: str | None = None) -> str:
     """The run as a Markdown section: a summary line and the status table.
 
     `links` maps a target name to its homepage (e.g. a g4f provider's `url`); only http(s)
-    links are used.
+    links are used. `badges` is where `rollcall serve` runs (https://status.example): each row
+    then gets a live state badge linking to its page there.
     """
     links = links or {}
     repeat = int(run.settings.get("repeat", 1) or 1)
@@ -140,7 +154,7 @@ def dumps(run: RunResult, links: Mapping[str, str] | None = None) -> str:
     if run.started_at:
         head += f" · {cell(run.started_at)}"
     lines = [head, ""]
-    lines += _per_target(run, links) if repeat > 1 else _per_result(run, links)
+    lines += _per_target(run, links, badges) if repeat > 1 else _per_result(run, links, badges)
     if run.skipped:
         lines += ["", f"Not loaded: {', '.join(cell(s.name) for s in run.skipped)}"]
     return "\n".join(lines) + "\n"

@@ -126,7 +126,7 @@ def uses_stdout(specs: Sequence[str]) -> bool:
     return any(destination(parse_spec(s).path)[0] == STDOUT for s in specs)
 
 
-def render(run: RunResult, fmt: str, *, links: Mapping[str, str] | None = None) -> str:
+def render(run: RunResult, fmt: str, *, links: Mapping[str, str] | None = None, badges: str | None = None) -> str:
     """The run as one document in `fmt` (a name from FORMATS or an alias).
 
     Writers are imported here, not at the top: html and junit are not needed to start the CLI.
@@ -151,7 +151,7 @@ def render(run: RunResult, fmt: str, *, links: Mapping[str, str] | None = None) 
     if fmt == "markdown":
         from . import markdown
 
-        return markdown.dumps(run, links=links)
+        return markdown.dumps(run, links=links, badges=badges)
     if fmt == "html":
         from . import html as html_report
 
@@ -228,11 +228,13 @@ def _write_atomically(path: str, data: bytes, *, shown_as: str) -> None:
         raise
 
 
-def write_report(run: RunResult, spec: str, *, links: Mapping[str, str] | None = None) -> None:
+def write_report(
+    run: RunResult, spec: str, *, links: Mapping[str, str] | None = None, badges: str | None = None,
+) -> None:
     """Render `run` per `spec` (FORMAT:PATH) and write it. ValueError for a bad spec, OSError
-    when the file cannot be written."""
+    when the file cannot be written. `badges`: see markdown.dumps."""
     parsed = parse_spec(spec)
-    write_text(parsed.path, render(run, parsed.format, links=links))
+    write_text(parsed.path, render(run, parsed.format, links=links, badges=badges))
 
 
 class ReportSink:

@@ -117,6 +117,7 @@ def shell(page: str, *, title: str, root: str, data: dict[str, Any] | None = Non
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
+<link rel="icon" href="data:,">
 <meta name="generator" content="rollcall {html.escape(__version__)}">
 <title>{html.escape(one_line(title, 160))}</title>
 <link rel="stylesheet" href="{html.escape(_static(root, "report.css"))}">
@@ -140,7 +141,7 @@ def error_page(status: int, message: str, root: str = "./") -> str:
     """A small page for a failed request (no script, no traceback)."""
     text = html.escape(one_line(message, 500))
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{status} · rollcall</title>
+<html lang="en"><head><meta charset="utf-8"><title>{status} · rollcall</title><link rel="icon" href="data:,">
 <link rel="stylesheet" href="{html.escape(_static(root, "report.css"))}">
 <link rel="stylesheet" href="{html.escape(_static(root, "serve.css"))}"></head>
 <body><main><header><h1><span class="brand">rollcall</span> {status}</h1></header>

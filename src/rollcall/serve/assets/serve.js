@@ -235,7 +235,7 @@
       var err = td("error");
       if (t.last_error) {
         err.appendChild(el("span", "pill bad", t.last_error.kind || "slow"));
-        err.appendChild(document.createTextNode(" " + oneLine(t.last_error.text, 140)));
+        err.appendChild(document.createTextNode(" " + oneLine(t.last_error.text, 110)));
         err.title = shown(t.last_error.text || "");
       }
       var inc = td(null);
@@ -355,7 +355,9 @@
     var meta = el("div", "meta");
     head.appendChild(meta);
     var badgeUrl = location.origin + root.replace(/^\.\//, "/").replace(/^(\.\.\/)+/, "/") + "badge/" + key + ".svg";
-    head.appendChild(el("div", "badge-snippet", "README badge: ![" + oneLine(target, 60) + "](" + badgeUrl + ")"));
+    var pageUrl = location.origin + location.pathname;
+    head.appendChild(el("div", "badge-snippet", "README badge: [![" + oneLine(target, 60) + "](" + badgeUrl + ")](" +
+      pageUrl + ")"));
 
     var ranges = [["1h", "1 hour"], ["6h", "6 hours"], ["24h", "24 hours"], ["7d", "7 days"], ["30d", "30 days"]];
     var current = { since: "24h", site: "" };
@@ -401,20 +403,26 @@
     var outcomeCanvas = panel("chart-outcomes", "Answers and failures over time", "probes per bucket, by result");
 
     function drawCharts(history) {
-      var points = history.points;
-      var xs = points.map(function (p) { return parse(p.at); });
-      var spanMs = xs.length ? Math.max(Date.now() - xs[0], 3600000) : 86400000;
-      var xAxis = { type: "linear", ticks: { callback: timeTick(spanMs), maxTicksLimit: 8 }, grid: { color: "#eef0f3" } };
+      // Every bucket of the range, empty ones included, so both charts share one time axis.
+      var step = history.bucket_s * 1000;
+      var first = parse(history.since) || Date.now() - 86400000;
+      var slots = [];
+      for (var t = first; t <= Date.now() && slots.length < 2500; t += step) slots.push(t);
+      var byTime = {};
+      history.points.forEach(function (p) { byTime[parse(p.at)] = p; });
+      var spanMs = Date.now() - first;
+      var labels = slots.map(function (t) { return timeTick(spanMs)(t); });
+      var at = slots.map(function (t) { return byTime[t] || null; });
       function series(label, pick, color, dash) {
-        return { label: label, data: points.map(function (p, i) { return { x: xs[i], y: pick(p) }; })
-          .filter(function (d) { return d.y !== null && d.y !== undefined; }),
-          borderColor: color, backgroundColor: color, borderDash: dash || [], pointRadius: points.length > 60 ? 0 : 2,
-          tension: 0.2 };
+        return { label: label, data: at.map(function (p) { return p ? pick(p) : null; }), borderColor: color,
+          backgroundColor: color, borderDash: dash || [], pointRadius: slots.length > 60 ? 1 : 3, tension: 0.2,
+          spanGaps: false };
       }
+      var xAxis = { ticks: { maxTicksLimit: 10, autoSkip: true, maxRotation: 0 }, grid: { color: "#eef0f3" } };
       if (window.rollcallCharts.latency) window.rollcallCharts.latency.destroy();
       window.rollcallCharts.latency = new Chart(latencyCanvas, {
         type: "line",
-        data: { datasets: [
+        data: { labels: labels, datasets: [
           series("TTFT p50", function (p) { return p.ttft_s.p50; }, COLORS.ttft),
           series("TTFT p95", function (p) { return p.ttft_s.p95; }, COLORS.ttft95, [4, 3]),
           series("total p50", function (p) { return p.total_s.p50; }, COLORS.total),
@@ -422,29 +430,26 @@
         ] },
         options: { scales: { x: xAxis, y: { beginAtZero: true, title: { display: true, text: "seconds" } } },
           plugins: { tooltip: { callbacks: {
-            title: function (items) { return items.length ? fmtTime(new Date(items[0].parsed.x).toISOString()) : ""; },
+            title: function (items) { return items.length ? fmtTime(new Date(slots[items[0].dataIndex]).toISOString()) : ""; },
             label: function (c) { return c.dataset.label + ": " + fmtS(c.parsed.y); } } } } },
       });
       var kinds = [];
-      points.forEach(function (p) { Object.keys(p.errors).forEach(function (k) { if (kinds.indexOf(k) < 0) kinds.push(k); }); });
+      history.points.forEach(function (p) { Object.keys(p.errors).forEach(function (k) { if (kinds.indexOf(k) < 0) kinds.push(k); }); });
       kinds.sort();
-      var width = Math.max(1, history.bucket_s * 1000 * 0.8);
-      var datasets = [{ label: "ok", data: points.map(function (p, i) { return { x: xs[i], y: p.ok }; }),
-                        backgroundColor: COLORS.ok, barThickness: "flex" }];
+      var datasets = [{ label: "ok", data: at.map(function (p) { return p ? p.ok : 0; }), backgroundColor: COLORS.ok }];
       kinds.forEach(function (k) {
-        datasets.push({ label: k, data: points.map(function (p, i) { return { x: xs[i], y: p.errors[k] || 0 }; }),
-                        backgroundColor: kindColor(k, kinds), barThickness: "flex" });
+        datasets.push({ label: k, data: at.map(function (p) { return p ? p.errors[k] || 0 : 0; }),
+                        backgroundColor: kindColor(k, kinds) });
       });
       if (window.rollcallCharts.outcomes) window.rollcallCharts.outcomes.destroy();
       window.rollcallCharts.outcomes = new Chart(outcomeCanvas, {
         type: "bar",
-        data: { datasets: datasets },
-        options: { scales: { x: Object.assign({}, xAxis, { stacked: true, offset: true,
-                                                            min: xs.length ? xs[0] - width : undefined }),
+        data: { labels: labels, datasets: datasets },
+        options: { scales: { x: Object.assign({ stacked: true }, xAxis),
                              y: { stacked: true, beginAtZero: true, ticks: { precision: 0 },
                                   title: { display: true, text: "probes" } } },
           plugins: { tooltip: { callbacks: {
-            title: function (items) { return items.length ? fmtTime(new Date(items[0].parsed.x).toISOString()) : ""; } } } } },
+            title: function (items) { return items.length ? fmtTime(new Date(slots[items[0].dataIndex]).toISOString()) : ""; } } } } },
       });
     }
 
@@ -482,7 +487,7 @@
       var bars = list.map(function (i) {
         var a = Math.max(parse(i.opened_at) || start, start);
         var b = i.resolved_at ? parse(i.resolved_at) : now;
-        return { x: [a, Math.max(b, a + 1000)], y: i.site, state: i.state, id: i.id };
+        return { x: [a, Math.max(b, a + (now - start) / 250)], y: i.site, state: i.state, id: i.id };
       });
       if (window.rollcallCharts.timeline) window.rollcallCharts.timeline.destroy();
       document.getElementById("timeline-box").style.height = Math.max(90, 34 * Math.max(1, sites.length) + 60) + "px";
