@@ -113,7 +113,8 @@ async def status(request: web.Request) -> web.Response:
 def choose_bucket(since: str, now: _dt.datetime, asked: str | None) -> str:
     start = _dt.datetime.fromisoformat(since.replace("Z", "+00:00"))
     span = (now - start).total_seconds()
-    bucket = asked or next((b for limit, b in RANGE_BUCKETS if span <= limit), "day")
+    # A minute of slack: `since=6h` is six hours however long parsing took.
+    bucket = asked or next((b for limit, b in RANGE_BUCKETS if span <= limit + 60), "day")
     if bucket not in PERIOD_S:
         raise problem(400, f"query parameter 'bucket': must be one of {', '.join(PERIOD_S)}")
     points = span / PERIOD_S[bucket]
@@ -130,7 +131,7 @@ def choose_bucket(since: str, now: _dt.datetime, asked: str | None) -> str:
 def _key(request: web.Request, suffix: str) -> tuple[str, str]:
     snap = request.app[SOURCE].snapshot
     found = split_key(raw_tail(request, "/api/v1/targets/", suffix), snap.pairs)
-    if found is None:
+    if found is None or found not in snap.pairs:
         raise problem(404, "no such target and model: use /api/v1/targets/{target}/{model}/... (encode / in names "
                            "as %2F)")
     return found
@@ -183,8 +184,8 @@ async def load_run(request: web.Request) -> Any:
     ref = request.match_info["id"]
     try:
         return await request.app[SOURCE].read(load, ref)
-    except RunNotFound as exc:
-        raise problem(404, str(exc)) from None
+    except RunNotFound:  # its message names the store; say only what was asked for
+        raise problem(404, f"no stored run matches {ref!r} (ids are listed at /api/v1/runs)") from None
 
 
 async def run(request: web.Request) -> web.Response:

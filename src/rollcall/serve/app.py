@@ -96,7 +96,7 @@ async def errors(request: web.Request, handler: Callable[[web.Request], Awaitabl
     except Problem as exc:
         return _error(path, exc.status, exc.message, exc.headers)
     except StoreUnavailable as exc:
-        return _error(path, 503, f"the history store cannot be read right now: {exc}")
+        return _error(path, 503, str(exc))
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -190,9 +190,9 @@ async def serve(
         if sock is None:
             sock = listen_socket(options.listen)
         app = make_app(source, guard=Guard(options.token, options.public), prober=prober, site=options.site)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
         await runner.setup()
-        await web.SockSite(runner, sock, shutdown_timeout=1.0).start()
+        await web.SockSite(runner, sock).start()
         if on_ready is not None:
             on_ready(Server(source, url_of(sock)))
         await stop.wait()

@@ -25,7 +25,8 @@ from collections.abc import Callable
 from typing import Any
 
 from ..redact import redact
-from ..store.base import StoreError
+from ..stdio import say
+from ..store.base import RunNotFound, StoreError
 from .snapshot import Snapshot, build
 
 POLL_S = 2.0  # how often `serve` asks the store whether something changed
@@ -55,6 +56,7 @@ class Source:
         self._task: asyncio.Task[None] | None = None
         self._cache: dict[str, tuple[int, Any]] = {}
         self.error: str | None = None  # why the last refresh failed, while it does
+        self._told: str | None = None
         self.closing = asyncio.Event()
 
     # -- reading -------------------------------------------------------------------------------
@@ -82,10 +84,17 @@ class Source:
     def _call(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         try:
             return fn(self._store(), *args, **kwargs)
+        except RunNotFound:
+            raise
         except StoreError as exc:
             if exc.transient:
                 self._drop_store()  # the next read opens a fresh connection
-            raise StoreUnavailable(redact(str(exc)) or "the history store cannot be read") from None
+            # The detail names the store (host, path): for the server's log, not for visitors.
+            detail = redact(str(exc)) or type(exc).__name__
+            if detail != self._told:
+                self._told = detail
+                say(f"rollcall serve: {detail}")
+            raise StoreUnavailable("the history store cannot be read right now") from None
 
     async def read(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """`fn(store, *args, **kwargs)` on a read thread; StoreUnavailable when the store fails."""
