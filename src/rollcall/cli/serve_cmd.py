@@ -137,7 +137,7 @@ def _config_prober(path: str) -> Any:
     options: dict[str, Any] = {"timeout_s": defaults.timeout or 30.0, "checks": answer_checks}
     if defaults.prompt:
         options["prompt"] = defaults.prompt
-    return Prober(plan.targets, options)
+    return Prober(plan.targets, options, owned=True)
 
 
 COMMANDS: list[click.Command] = [serve]

@@ -200,6 +200,8 @@ async def serve(
         await source.close()  # event streams end, so the runner's shutdown does not wait for them
         if runner is not None:
             await runner.cleanup()
+        if prober is not None:
+            await prober.aclose()
         if sock is not None:
             sock.close()
 

@@ -48,12 +48,23 @@ class _OneModel:
 
 class Prober:
     def __init__(self, targets: Sequence[Any], runner_options: dict[str, Any] | None = None, *,
-                 loop: asyncio.AbstractEventLoop | None = None) -> None:
+                 loop: asyncio.AbstractEventLoop | None = None, owned: bool = False) -> None:
+        self.owned = owned  # True: the server made these targets and closes them (serve -c)
         self.targets = {t.name: t for t in targets}
         self.runner_options = dict(runner_options or {})
         self.loop = loop  # where probes run; None: the caller's loop
         self._busy: set[tuple[str, str]] = set()
         self._running = 0
+
+    async def aclose(self) -> None:
+        """Close the targets (their HTTP clients) if they are ours, on the loop that used them."""
+        if not self.owned:
+            return
+        for target in self.targets.values():
+            try:
+                await target.aclose()
+            except Exception:  # noqa: BLE001 - closing must not fail the shutdown
+                pass
 
     def names(self) -> list[str]:
         return sorted(self.targets)
