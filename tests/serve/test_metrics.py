@@ -107,3 +107,14 @@ def test_probe_answers_with_that_probes_metrics(sqlite_location: str) -> None:
             assert get(f"{url}/probe?target=swift").status == 403  # a public page spends no quotas
     with serving(sqlite_location) as url:
         assert get(f"{url}/probe?target=swift").status == 404  # no targets: says how to get some
+
+
+def test_without_prometheus_client_metrics_say_how_to_get_it(sqlite_location: str, monkeypatch) -> None:
+    import sys
+
+    record(sqlite_location, "lab", [{("a", "m"): OK}])
+    monkeypatch.setitem(sys.modules, "prometheus_client", None)  # as if not installed
+    with serving(sqlite_location) as url:
+        answer = get(f"{url}/metrics")
+        assert answer.status == 503 and "pip install 'rollcall[serve]'" in answer.text
+        assert get(f"{url}/api/v1/status").status == 200  # everything else still works

@@ -22,6 +22,26 @@ PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
 TOKEN = "prometheus-scrape-token-0123456789"
 
 
+def dashboard_queries() -> list[str]:
+    """docs/grafana-dashboard.json's PromQL, with its variables as Grafana would fill them."""
+    doc = json.loads((Path(__file__).resolve().parents[2] / "docs" / "grafana-dashboard.json").read_text())
+    assert doc["__inputs"][0]["pluginId"] == "prometheus"
+    assert [v["name"] for v in doc["templating"]["list"]] == ["target", "model", "site"]
+    exprs = [t["expr"] for p in doc["panels"] for t in p["targets"]]
+    return [e.replace("$target", ".*").replace("$model", ".*").replace("$site", ".*")
+             .replace("$__rate_interval", "1m") for e in exprs]
+
+
+def test_dashboard_uses_only_the_contract_names() -> None:
+    import re
+
+    from test_metrics import NAMES
+
+    for expr in dashboard_queries():
+        for name in re.findall(r"rollcall_[a-z_]+", expr):
+            assert name.removesuffix("_bucket").removesuffix("_total").removesuffix("_info") in NAMES, name
+
+
 def _port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -106,6 +126,9 @@ def test_prometheus_scrapes_metrics_and_probes(tmp_path: Path) -> None:
                 assert [(s["metric"]["target"], float(s["value"][1])) for s in probed] == [("swift", 1.0)]
                 up = _query(api, "up")
                 assert {s["metric"]["job"]: s["value"][1] for s in up} == {"rollcall": "1", "rollcall_probe": "1"}
+                # Every query of the shipped Grafana dashboard parses and finds the metrics it names.
+                for expr in dashboard_queries():
+                    assert isinstance(_query(api, expr), list), expr
             finally:
                 prom.terminate()
                 try:

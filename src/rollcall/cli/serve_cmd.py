@@ -55,10 +55,13 @@ def serve_options(listen: str | None, token: str | None, public: bool, site: str
 
 
 def say_serving(url: str, options: Any) -> None:
+    from ..serve import metrics
     from ..stdio import say
 
     guard = "token required" if options.token else ("public, read-only" if options.public else "loopback only")
     say(f"rollcall: serving {url} ({guard}): / status page, /api/v1/status, /metrics, /badge/TARGET.svg")
+    if not metrics.available():
+        say(f"rollcall: warning: /metrics and /probe answer 503 until then: {metrics.INSTALL_HINT}")
 
 
 @click.command("serve", short_help="Serve the history: status page, JSON API, badges, Prometheus metrics.")
