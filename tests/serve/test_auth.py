@@ -56,8 +56,8 @@ def test_guard() -> None:
 def test_the_token_is_enforced_everywhere_but_healthz(sqlite_location: str) -> None:
     record(sqlite_location, "lab", [{("alpha", "m"): OK}])
     with serving(sqlite_location, token=TOKEN) as url:
-        for path in ("/", "/api/v1/status", "/api/v1/targets", "/metrics", "/badge/alpha.svg", "/static/serve.js",
-                     "/targets/alpha/m", "/incidents", "/api/v1/events"):
+        for path in ("/", "/api/v1/status", "/api/v1/targets", "/metrics", "/badge/alpha.svg", "/targets/alpha/m",
+                     "/incidents", "/api/v1/events", "/runs/zzz", "/nothing"):
             denied = get(url + path)
             assert denied.status == 401, path
             assert denied.headers["WWW-Authenticate"] == 'Bearer realm="rollcall"'
@@ -65,6 +65,7 @@ def test_the_token_is_enforced_everywhere_but_healthz(sqlite_location: str) -> N
         assert get(url + "/api/v1/status", {"Authorization": f"Bearer {TOKEN}"}).status == 200
         assert get(url + f"/metrics?token={TOKEN}").status == 200
         assert get(url + "/healthz").json()["status"] == "ok"
+        assert get(url + "/static/serve.js").status == 200  # packaged code, no history: what <script src> needs
         for path in ("/", "/api/v1/targets", "/metrics", "/badge/alpha.svg", "/nothing", "/static/serve.js"):
             body = get(url + path, {"Authorization": f"Bearer {TOKEN}"}).body
             assert TOKEN.encode() not in body, path  # never served back, even to its holder

@@ -199,3 +199,23 @@ def test_target_page_draws_its_charts_and_links_the_run_report(browser: Any, wat
             report.page.close()
     finally:
         page.page.close()
+
+
+def test_a_page_opened_with_its_token_works(browser: Any, tmp_path: Any) -> None:
+    from serve_helpers import OK, record, serving
+
+    token = "browser-token-0123456789abcdef"
+    location = str(tmp_path / "history.sqlite3")
+    record(location, "lab", [{("alpha", "m"): OK}] * 2)
+    with serving(location, token=token) as url:
+        page = Page(browser, url)
+        try:
+            page.open(f"/?token={token}")
+            assert page.row_state("alpha") == "up"
+            page.page.click("#overview td.target a")
+            page.page.wait_for_selector("body[data-ready='1']", state="attached")
+            assert page.painted("#chart-latency canvas") > 1000
+            assert all("token=" in u for u in page.requests if "/api/" in u)
+            page.only_own_requests()
+        finally:
+            page.page.close()

@@ -1,8 +1,9 @@
 """Who may see what is served: where to listen, and the token.
 
 Loopback (127.0.0.0/8, ::1, localhost) is served to anyone who can reach it. Any other address
-needs a token (`Authorization: Bearer TOKEN` or `?token=TOKEN`, compared in constant time) or an
-explicit `public` (read-only, no token; probing on request is then off). The choice is checked
+needs a token (`Authorization: Bearer TOKEN` or `?token=TOKEN`, compared in constant time; every
+path but /healthz and the packaged /static/ files) or an explicit `public` (read-only, no token;
+probing on request is then off). The choice is checked
 before anything binds, so a mistake never exposes the history even for a moment.
 """
 
@@ -17,6 +18,9 @@ DEFAULT_PORT = 8080
 TOKEN_ENV = "ROLLCALL_SERVE_TOKEN"
 MIN_TOKEN_CHARS = 16
 OPEN_PATHS = frozenset({"/healthz"})  # for load balancers and service checks: says only "ok"
+# The packaged scripts and styles hold nothing of the history, and a browser cannot send a token
+# with <script src>: a page opened as /?token=... loads them without it.
+OPEN_PREFIXES = ("/static/",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +92,7 @@ class Guard:
     public: bool = False
 
     def allows(self, path: str, authorization: str | None, query_token: str | None) -> bool:
-        if self.token is None or path in OPEN_PATHS:
+        if self.token is None or path in OPEN_PATHS or path.startswith(OPEN_PREFIXES):
             return True
         given = None
         if authorization:
