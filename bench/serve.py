@@ -122,6 +122,26 @@ def measure(url: str, paths: dict[str, str], requests: int) -> dict[str, Any]:
     return out
 
 
+def first_after_change(server: Any, paths: dict[str, str], times: int = 10) -> dict[str, Any]:
+    """The first request after each new snapshot (its document or metrics text not cached yet)."""
+    import asyncio
+
+    host, port = server.url.removeprefix("http://").rsplit(":", 1)
+    out = {}
+    for name, path in paths.items():
+        samples = []
+        for _ in range(times):
+            asyncio.run_coroutine_threadsafe(server.source.refresh(force=True), server.source._loop).result(60)
+            conn = http.client.HTTPConnection(host, int(port), timeout=60)
+            t0 = time.perf_counter()
+            conn.request("GET", path)
+            conn.getresponse().read()
+            samples.append(time.perf_counter() - t0)
+            conn.close()
+        out[name] = _percentiles(samples)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--results", type=int, default=1_000_000)
@@ -161,6 +181,8 @@ def main() -> None:
     options = ServeOptions(listen=Listen("127.0.0.1", 0), poll_s=0.5)
     with serve_in_thread(options, lambda: open_store(location, create=False)) as server:
         timings = measure(server.url, paths, args.requests)
+        cold = first_after_change(server, {k: paths[k] for k in ("overview data (/api/v1/targets)", "/api/v1/status",
+                                                                "/metrics", "badge")})
         # A round lands: how long until the overview shows it (requests meanwhile get the old picture).
         with open_store(location) as store:
             ledger = Ledger("site-0", tracked=watchdb.load_states(store, "site-0"))
@@ -182,10 +204,12 @@ def main() -> None:
     for name, t in timings.items():
         table.add_row(name, f"{t['p50_ms']:.1f}", f"{t['p95_ms']:.1f}", f"{t['max_ms']:.1f}", f"{t['bytes']:,}")
     Console().print(table)
+    for name, t in cold.items():
+        print(f"first request after a new snapshot, {name}: p50 {t['p50_ms']:.1f} ms, max {t['max_ms']:.1f} ms")
     rebuild = _percentiles(builds)
     print(f"snapshot rebuild (background, after each round): p50 {rebuild['p50_ms']:.0f} ms, max {rebuild['max_ms']:.0f} ms;"
           f" a new round visible after {visible_s * 1000:.0f} ms")
-    doc = {"backend": backend, "history": filled, "requests_per_endpoint": args.requests, "endpoints": timings,
+    doc = {"backend": backend, "history": filled, "requests_per_endpoint": args.requests, "endpoints": timings, "first_after_change": cold,
            "snapshot_rebuild": rebuild, "round_visible_ms": round(visible_s * 1000, 1),
            "machine": {"python": sys.version.split()[0], "platform": platform.platform(), "cpus": os.cpu_count(),
                        "load_avg": [round(x, 2) for x in os.getloadavg()]}}

@@ -65,8 +65,8 @@ def test_the_token_is_enforced_everywhere_but_healthz(sqlite_location: str) -> N
         assert get(url + "/api/v1/status", {"Authorization": f"Bearer {TOKEN}"}).status == 200
         assert get(url + f"/metrics?token={TOKEN}").status == 200
         assert get(url + "/healthz").json()["status"] == "ok"
-        assert get(url + "/static/serve.js").status == 200  # packaged code, no history: what <script src> needs
-        for path in ("/", "/api/v1/targets", "/metrics", "/badge/alpha.svg", "/nothing", "/static/serve.js"):
+        assert get(url + "/static/serve-common.js").status == 200  # packaged code, no history: what <script src> needs
+        for path in ("/", "/api/v1/targets", "/metrics", "/badge/alpha.svg", "/nothing", "/static/serve-common.js"):
             body = get(url + path, {"Authorization": f"Bearer {TOKEN}"}).body
             assert TOKEN.encode() not in body, path  # never served back, even to its holder
 

@@ -1,4 +1,5 @@
-"""The HTML pages: static shells that serve.js fills from the JSON API, with the HTML report's
+"""The HTML pages: static shells that their scripts (serve-common.js, then overview.js, target.js
+or incidents.js) fill from the JSON API, with the HTML report's
 look (its report.css, its vendored Chart.js), and the run page, which is that report itself.
 
 Only the packaged files named in STATIC are ever served (no path from a request reaches the file
@@ -47,7 +48,10 @@ STATIC = {
     "report.css": lambda: Asset(_read("rollcall.reports", "report.css"), _CSS),
     "chart.js.LICENSE.md": lambda: Asset(_read("rollcall.reports", "chart.js.LICENSE.md"), _TEXT),
     "serve.css": lambda: Asset(_read("rollcall.serve", "serve.css"), _CSS),
-    "serve.js": lambda: Asset(_read("rollcall.serve", "serve.js"), _JS),
+    "serve-common.js": lambda: Asset(_read("rollcall.serve", "serve-common.js"), _JS),
+    "overview.js": lambda: Asset(_read("rollcall.serve", "overview.js"), _JS),
+    "target.js": lambda: Asset(_read("rollcall.serve", "target.js"), _JS),
+    "incidents.js": lambda: Asset(_read("rollcall.serve", "incidents.js"), _JS),
 }
 
 
@@ -107,9 +111,10 @@ _CHARTS = {"target"}  # pages that load Chart.js
 
 
 def shell(page: str, *, title: str, root: str, data: dict[str, Any] | None = None) -> str:
-    """The HTML of `page` (a key of _BODIES); `data` reaches serve.js as the page's JSON block."""
+    """The HTML of `page` (a key of _BODIES); `data` reaches its script as the page's JSON block."""
     doc = {"page": page, "root": root, "version": __version__, **(data or {})}
-    scripts = ([_static(root, "chart.umd.min.js")] if page in _CHARTS else []) + [_static(root, "serve.js")]
+    scripts = ([_static(root, "chart.umd.min.js")] if page in _CHARTS else []) + [
+        _static(root, "serve-common.js"), _static(root, f"{page}.js")]
     script_tags = "\n".join(f'<script src="{html.escape(src)}"></script>' for src in scripts)
     return f"""<!DOCTYPE html>
 <html lang="en">
