@@ -92,6 +92,19 @@ def fill(location: str, results: int, targets: int, sites: int = 2) -> dict[str,
             "write_s": round(time.perf_counter() - started, 1)}
 
 
+def held(location: str) -> dict[str, Any] | None:
+    """What a store given with --store already holds (it is measured as it is), or None if empty."""
+    if "://" not in location and not Path(location).exists():
+        return None
+    with open_store(location) as store:
+        count = int(store.query("SELECT COUNT(*) FROM results")[0][0])
+        if not count:
+            return None
+        return {"results": count, "rollup_rows": int(store.query("SELECT COUNT(*) FROM rollups")[0][0]),
+                "incidents": int(store.query("SELECT COUNT(*) FROM incidents")[0][0]),
+                "rounds": int(store.query("SELECT COUNT(*) FROM runs")[0][0]), "reused": True}
+
+
 def _percentiles(samples: list[float]) -> dict[str, float]:
     ordered = sorted(samples)
     return {"p50_ms": round(statistics.median(ordered) * 1000, 2),
@@ -147,15 +160,17 @@ def main() -> None:
     parser.add_argument("--results", type=int, default=1_000_000)
     parser.add_argument("--targets", type=int, default=200)
     parser.add_argument("--requests", type=int, default=200)
-    parser.add_argument("--store", help="a SQLite path (kept, reused when it exists) or a postgresql:// URL")
+    parser.add_argument("--store", help="a SQLite path or a postgresql:// URL (kept; one that holds results is "
+                                        "measured as it is)")
     args = parser.parse_args()
     tmp = tempfile.mkdtemp(prefix="rollcall-bench-serve-")
     location = args.store or os.path.join(tmp, "history.sqlite3")
     backend = "postgresql" if "://" in location else "sqlite"
     console = Console(stderr=True)
-    reuse = backend == "sqlite" and args.store and Path(location).exists()
-    with console.status(f"writing {args.results:,} results into {backend}…"):
-        filled = {"reused": True} if reuse else fill(location, args.results, args.targets)
+    filled = held(location) if args.store else None
+    if not filled:
+        with console.status(f"writing {args.results:,} results into {backend}…"):
+            filled = fill(location, args.results, args.targets)
     console.print(f"history: {filled}")
     with open_store(location) as store:
         builds = []

@@ -1,4 +1,4 @@
-"""What serve needs from the store: m004_serve builds the totals and 5-minute rollups from what an
+"""What serve needs from the store: m005_serve builds the totals and 5-minute rollups from what an
 older store holds; the watcher then keeps them (and each key's recent rounds) with every round;
 the snapshot reads windows from rollups (never the results table)."""
 
@@ -17,14 +17,14 @@ from rollcall.store.sqlite import SQLiteStore
 
 
 def _old(location: str):
-    older = MIGRATIONS[:3]  # up to m003_watch: what rollcall had before serve
-    assert [m.__name__ for m in older][-1] == "m003_watch"
+    names = [m.__name__ for m in MIGRATIONS]
+    older = MIGRATIONS[: names.index("m005_serve")]  # what rollcall had before serve
     if "://" in location:
         return PostgresStore(location, location="pg", migrations=older)
     return SQLiteStore(location, migrations=older)
 
 
-def test_m004_builds_totals_and_fine_rollups_from_an_older_store(location: str) -> None:
+def test_m005_builds_totals_and_fine_rollups_from_an_older_store(location: str) -> None:
     now = _dt.datetime.now(_dt.timezone.utc)
     recent = stamp(now - _dt.timedelta(minutes=10))
     with _old(location) as old, old._write():

@@ -96,18 +96,24 @@ def _filtered(snap: Snapshot, request: web.Request) -> Sequence[Any]:
     return [r for r in snap.rows if (site is None or r.site == site) and (state is None or str(r.state) == state)]
 
 
+def render_targets(snap: Snapshot) -> bytes:
+    return dumps(documents.targets_doc(snap, snap.rows))
+
+
+def render_status(snap: Snapshot) -> bytes:
+    return dumps(documents.status_doc(snap))
+
+
 async def targets(request: web.Request) -> web.Response:
     source = request.app[SOURCE]
     if not request.query.get("site") and not request.query.get("state"):
-        body = source.cached("api:targets", lambda s: dumps(documents.targets_doc(s, s.rows)))
-        return json_response(body)
+        return json_response(source.cached("api:targets", render_targets))
     snap = source.snapshot
     return json_response(documents.targets_doc(snap, _filtered(snap, request)))
 
 
 async def status(request: web.Request) -> web.Response:
-    body = request.app[SOURCE].cached("api:status", lambda s: dumps(documents.status_doc(s)))
-    return json_response(body)
+    return json_response(request.app[SOURCE].cached("api:status", render_status))
 
 
 def choose_bucket(since: str, now: _dt.datetime, asked: str | None) -> str:
@@ -227,6 +233,7 @@ async def events(request: web.Request) -> web.StreamResponse:
 
 def add_routes(app: web.Application) -> None:
     app[SSE_COUNT] = [0]
+    app[SOURCE].warmers.update({"api:targets": render_targets, "api:status": render_status})
     app.router.add_get("/api/v1/status", status)
     app.router.add_get("/api/v1/targets", targets)
     app.router.add_get(r"/api/v1/targets/{tail:.+}/history", history)

@@ -186,10 +186,10 @@ async def serve(
     source = Source(opener, poll_s=options.poll_s)
     runner: web.AppRunner | None = None
     try:
-        await source.start()
+        app = make_app(source, guard=Guard(options.token, options.public), prober=prober, site=options.site)
+        await source.start()  # the first snapshot, its documents and metrics rendered
         if sock is None:
             sock = listen_socket(options.listen)
-        app = make_app(source, guard=Guard(options.token, options.public), prober=prober, site=options.site)
         runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
         await runner.setup()
         await web.SockSite(runner, sock).start()

@@ -115,13 +115,17 @@ def _require_metrics() -> None:
         raise problem(503, metrics.INSTALL_HINT)
 
 
+def render_metrics(snap: Any, accept: str = "") -> tuple[bytes, str]:
+    return metrics.exposition(metrics.SnapshotCollector(snap), accept)
+
+
 async def metrics_endpoint(request: web.Request) -> web.Response:
     _require_metrics()
     accept = request.headers.get("Accept", "")
-    openmetrics = "application/openmetrics-text" in accept
-    body, content_type = request.app[SOURCE].cached(
-        "metrics:openmetrics" if openmetrics else "metrics:text",
-        lambda snap: metrics.exposition(metrics.SnapshotCollector(snap), accept))
+    if "application/openmetrics-text" in accept:
+        body, content_type = request.app[SOURCE].cached("metrics:openmetrics", lambda s: render_metrics(s, accept))
+    else:
+        body, content_type = request.app[SOURCE].cached("metrics:text", render_metrics)
     return web.Response(body=body, headers={"Content-Type": content_type})
 
 
@@ -148,6 +152,8 @@ async def probe(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application) -> None:
+    if metrics.available():
+        app[SOURCE].warmers["metrics:text"] = render_metrics
     app.router.add_get("/", overview)
     app.router.add_get("/incidents", incidents_page)
     app.router.add_get(r"/targets/{tail:.+}", target_page)

@@ -55,6 +55,9 @@ class Source:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
         self._cache: dict[str, tuple[int, Any]] = {}
+        # name -> make(snapshot): rendered on a read thread as each new snapshot arrives, so even
+        # the first request after a round (a Prometheus scrape, the overview) finds it ready.
+        self.warmers: dict[str, Callable[[Snapshot], Any]] = {}
         self.error: str | None = None  # why the last refresh failed, while it does
         self._told: str | None = None
         self.closing = asyncio.Event()
@@ -140,6 +143,12 @@ class Source:
         self._stamp = (stamp, hour)
         self._built_mono = time.monotonic()
         self._version = snap.version
+        loop = asyncio.get_running_loop()
+        for name, make in self.warmers.items():
+            try:
+                self._cache[name] = (snap.version, await loop.run_in_executor(self._pool, make, snap))
+            except Exception:  # noqa: BLE001 - the request path renders it again and reports a failure
+                pass
         self._snapshot = snap
         if self._new_version is not None:
             async with self._new_version:
