@@ -53,7 +53,7 @@ def overview(browser) -> None:  # type: ignore[no-untyped-def]
         for line in demo.stdout:
             if re.search(r"round 6\b", line):  # steady has been down since round 4
                 break
-        page = browser.new_page(viewport={"width": 1400, "height": 860})
+        page = browser.new_page(viewport={"width": 1560, "height": 900})
         page.goto(f"http://127.0.0.1:{port}/")
         page.wait_for_selector("body[data-ready='1']", state="attached")
         page.screenshot(path=str(DOCS / "overview.png"))
