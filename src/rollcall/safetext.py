@@ -70,6 +70,11 @@ def json_text(value: object, *, indent: int | None = None) -> str:
     return _JSON_UNSAFE.sub(_json_escape, text)
 
 
+def json_escaped(text: str) -> str:
+    """JSON text (from any encoder) with the characters json_text escapes \\u-escaped too."""
+    return _JSON_UNSAFE.sub(_json_escape, text)
+
+
 def visible(text: str | None) -> str:
     """`text` with every control, bidi control and lone surrogate shown as an escape."""
     if text is None:

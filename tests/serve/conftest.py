@@ -16,7 +16,8 @@ def location(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
     if request.param == "sqlite":
         yield str(tmp_path / "history.sqlite3")
         return
-    from store.conftest import _pg_schema, require_or_skip
+    from services import require_or_skip
+    from store.conftest import _pg_schema
 
     url = os.environ.get(PG_ENV, "").strip()
     require_or_skip(bool(url), f"PostgreSQL backend: set {PG_ENV}=postgresql://user:pass@127.0.0.1:5432/db to run it")

@@ -44,7 +44,9 @@ def server(location: str):
 
 
 def test_targets_and_status_say_what_the_rounds_did(server: str) -> None:
-    doc = get(f"{server}/api/v1/targets").json()
+    raw = get(f"{server}/api/v1/targets").body
+    assert b"\\u202e" in raw and "\u202e".encode() not in raw  # escaped for terminals, exact once parsed
+    doc = json.loads(raw)
     check(doc, "targets")
     rows = {(r["target"], r["model"], r["site"]): r for r in doc["targets"]}
     assert doc["sites"] == ["eu", "us"] and doc["counts"] == {"unknown": 0, "up": 4, "degraded": 0, "down": 1}

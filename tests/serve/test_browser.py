@@ -16,7 +16,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from watch.watch_helpers import Proc, require_or_skip, switch
+from services import require_or_skip
+from watch.watch_helpers import Proc, switch
 
 from rollcall.sim import Behaviour, Fleet, run_sim_in_thread
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from serve_helpers import OK, record, serving
 
-from watch.watch_helpers import require_or_skip
+from services import require_or_skip
 
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
 TOKEN = "prometheus-scrape-token-0123456789"

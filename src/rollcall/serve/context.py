@@ -18,10 +18,15 @@ SSE_COUNT = web.AppKey("sse_count", list)
 
 
 def dumps(doc: Any) -> bytes:
+    """JSON as every rollcall JSON is (safetext.json_text): exact once parsed, with what a terminal
+    or a reader would act on (C1 and bidi controls, U+2028/9) \\u-escaped, so `curl` shows it safely."""
+    from ..safetext import json_escaped
+
     try:
-        return orjson.dumps(doc)
+        text = orjson.dumps(doc).decode("utf-8")
     except TypeError:  # a lone surrogate in stored text: \\u-escaped, nothing lost
         return json.dumps(doc, ensure_ascii=True).encode("ascii")
+    return json_escaped(text).encode("utf-8")
 
 
 def json_response(doc: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
