@@ -183,3 +183,147 @@ async def test_call_off_loop_runs_on_a_worker_and_contains_system_exit():
     assert await call_off_loop(lambda: threading.current_thread().name) != threading.current_thread().name
     with pytest.raises(ProviderCrash):
         await call_off_loop(lambda: sys.exit(3))
+
+
+# ---- LoopThread: one shared loop for a library whose state is bound to its loop -----------------
+
+async def test_loop_thread_streams_stamped_items_on_one_shared_loop():
+    import asyncio
+    import threading
+
+    from rollcall.isolation import STARTED, LoopThread
+
+    setup_thread = []
+    shared = LoopThread("test-shared", setup=lambda: setup_thread.append(threading.current_thread()))
+
+    async def items(n):
+        yield (threading.current_thread(), id(asyncio.get_running_loop()), n)
+
+    seen = []
+    for n in range(3):
+        async for stamp, item in shared.stream(lambda n=n: items(n)):
+            assert isinstance(stamp, float)
+            seen.append(item)
+    assert seen[0] is STARTED and len(seen) == 6
+    calls = [item for item in seen if item is not STARTED]
+    assert {thread for thread, _, _ in calls} == set(setup_thread)  # setup ran on the same thread
+    assert len({loop for _, loop, _ in calls}) == 1  # one loop for every call
+    assert [n for _, _, n in calls] == [0, 1, 2]
+    assert setup_thread[0] is not threading.current_thread()
+
+
+async def test_loop_thread_contains_failures_and_cancels_abandoned_calls():
+    import asyncio
+
+    from rollcall.isolation import STARTED, LoopThread, ProviderCrash
+
+    shared = LoopThread("test-failures")
+    cancelled = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    async def raises():
+        raise ValueError("from the library")
+        yield  # pragma: no cover
+
+    async def exits():
+        raise SystemExit(3)
+        yield  # pragma: no cover
+
+    async def hangs():
+        try:
+            yield "first"
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            loop.call_soon_threadsafe(cancelled.set)
+            raise
+
+    with pytest.raises(ValueError, match="from the library"):
+        async for _ in shared.stream(raises):
+            pass
+    with pytest.raises(ProviderCrash):
+        async for _ in shared.stream(exits):
+            pass
+    got = []
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.5):
+            async for _, item in shared.stream(hangs):
+                got.append(item)
+    assert got == [STARTED, "first"]
+    await asyncio.wait_for(cancelled.wait(), 10)  # leaving the stream cancelled the call's task
+
+
+async def test_loop_thread_blocked_by_the_library_never_blocks_the_caller():
+    import asyncio
+    import threading
+
+    from rollcall.isolation import LoopThread
+
+    shared = LoopThread("test-blocked")
+    release = threading.Event()
+
+    async def blocks():
+        release.wait(60)  # sync code holding the shared loop
+        yield "late"
+
+    ticks = 0
+
+    async def ticker():
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    tick_task = asyncio.create_task(ticker())
+    try:
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.5):
+                async for _ in shared.stream(blocks):
+                    pass
+        assert not release.is_set() and ticks > 0  # the deadline fired while the library was stuck
+    finally:
+        release.set()
+        tick_task.cancel()
+
+
+def test_an_abandoned_executor_call_closes_the_coroutine_it_returns():
+    """LiteLLM's acompletion builds its request coroutine in an executor; when the awaiting task
+    is cancelled first, the coroutine is closed instead of warning 'never awaited' later."""
+    import asyncio
+    import gc
+    import threading
+    import warnings
+
+    from rollcall.isolation import _DaemonExecutor
+
+    started, finish = threading.Event(), threading.Event()
+    made = []
+
+    async def request():  # pragma: no cover - never run, only closed
+        return "answer"
+
+    def build():
+        started.set()
+        finish.wait(10)
+        made.append(request())
+        return made[-1]
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        loop.set_default_executor(_DaemonExecutor(max_workers=1))
+        task = asyncio.ensure_future(loop.run_in_executor(None, build))
+        while not started.is_set():
+            await asyncio.sleep(0.01)
+        task.cancel()
+        await asyncio.sleep(0)
+        finish.set()
+        for _ in range(200):
+            if made and made[0].cr_frame is None:
+                break
+            await asyncio.sleep(0.01)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        asyncio.run(main())
+        assert made and made[0].cr_frame is None  # closed
+        del made[:]
+        gc.collect()
