@@ -15,6 +15,7 @@ _EXPORTS = {
     "ErrorKind": "rollcall.models",
     "G4FTarget": "rollcall.targets.g4f",
     "HttpClient": "rollcall.http",
+    "LiteLLMTarget": "rollcall.targets.litellm",
     "LoadRunner": "rollcall.load.run",
     "LoadSpec": "rollcall.load.spec",
     "ShardPlan": "rollcall.load.shard",
