@@ -173,7 +173,15 @@ def _message(exc: BaseException) -> str:
 def map_failure(exc: BaseException, *, mid_stream: bool) -> LiteLLMError:
     """The LiteLLMError for what LiteLLM raised; `mid_stream` when the answer had begun (HTTP
     200 already): then only auth, rate limits and transport failures keep their kind, anything
-    else is the stream breaking (bad_response), as for the native HTTP kinds."""
+    else is the stream breaking (bad_response), as for the native HTTP kinds. Never raises."""
+    try:
+        return _map_failure(exc, mid_stream=mid_stream)
+    except Exception as failed:  # noqa: BLE001 - an exception that cannot be read is still a result
+        why = untrusted.type_name(type(failed))
+        return LiteLLMError(ErrorKind.PROVIDER_ERROR, f"{untrusted.type_name(type(exc))} (could not be read: {why})")
+
+
+def _map_failure(exc: BaseException, *, mid_stream: bool) -> LiteLLMError:
     if mid_stream and "MidStreamFallbackError" in untrusted.mro_names(type(exc)):
         inner = getattr(exc, "original_exception", None)
         exc = inner if issubclass(type(inner), BaseException) else exc
@@ -254,10 +262,15 @@ async def _close_clients() -> None:
     litellm = _module.get("litellm")
     if litellm is None:
         return
-    from litellm.llms.custom_httpx.async_client_cleanup import close_litellm_async_clients
-
-    await close_litellm_async_clients()
-    litellm.in_memory_llm_clients_cache.flush_cache()
+    close = getattr(litellm, "close_litellm_async_clients", None)  # LiteLLM's own clean-up
+    if close is not None:
+        try:
+            await close()
+        except Exception:  # noqa: BLE001 - dropping them below still helps
+            pass
+    flush = getattr(getattr(litellm, "in_memory_llm_clients_cache", None), "flush_cache", None)
+    if flush is not None:
+        flush()
     gc.collect()  # the clients' finalizers run now, on this loop, with the interpreter whole
 
 
