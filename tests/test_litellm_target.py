@@ -344,3 +344,63 @@ class socket_closed:
     def __exit__(self, *exc: object) -> None:
         return None
 
+
+
+# ---- the mapping table on LiteLLM's own exception objects ---------------------------------------
+
+def _httpx_response(status: int, headers: dict[str, str] | None = None):
+    import httpx
+
+    return httpx.Response(status, headers=headers or {}, request=httpx.Request("POST", "http://127.0.0.1/v1"))
+
+
+def test_mapping_prefers_the_transport_cause_and_the_servers_status() -> None:
+    import httpx
+    from litellm import exceptions as ex
+
+    refused = ex.InternalServerError("Connection error.", "openai", "m")  # LiteLLM's made-up 500
+    refused.__cause__ = httpx.ConnectError("refused")
+    assert (kind.map_failure(refused, mid_stream=False).kind, kind.map_failure(refused, mid_stream=False).status) \
+        == (ErrorKind.CONNECT, None)
+
+    overloaded = ex.InternalServerError("Overloaded", "anthropic", "m")  # LiteLLM says 500 ...
+    overloaded.__cause__ = httpx.HTTPStatusError("529", request=httpx.Request("POST", "http://127.0.0.1"),
+                                                 response=_httpx_response(529, {"x-request-id": "r"}))
+    failure = kind.map_failure(overloaded, mid_stream=False)
+    assert (failure.kind, failure.status) == (ErrorKind.HTTP_STATUS, 529)  # ... the server said 529
+
+    limited = ex.RateLimitError("slow down", "openai", "m", response=_httpx_response(429, {"retry-after": "12"}))
+    failure = kind.map_failure(limited, mid_stream=False)
+    assert (failure.kind, failure.status, failure.retry_after_s) == (ErrorKind.RATE_LIMIT, 429, 12.0)
+
+
+@pytest.mark.parametrize(("make", "mid_stream", "expected"), [
+    (lambda ex: ex.Timeout("slow", "m", "openai"), False, ErrorKind.TIMEOUT),
+    (lambda ex: ex.AuthenticationError("no", "openai", "m"), False, ErrorKind.AUTH),
+    (lambda ex: ex.BadRequestError("LLM Provider NOT provided", "m", "openai"), False, ErrorKind.PROVIDER_ERROR),
+    (lambda ex: ex.UnsupportedParamsError("no such param", llm_provider="openai", model="m"), False,
+     ErrorKind.PROVIDER_ERROR),
+    (lambda ex: ex.APIConnectionError("something else", "openai", "m"), False, ErrorKind.PROVIDER_ERROR),
+    (lambda ex: ex.InternalServerError("Missing credentials. Please pass an `api_key`", "openai", "m"), False,
+     ErrorKind.AUTH),
+    (lambda ex: ex.InternalServerError("Internal server error", "anthropic", "m"), True, ErrorKind.BAD_RESPONSE),
+    (lambda ex: ex.RateLimitError("limit", "anthropic", "m"), True, ErrorKind.RATE_LIMIT),
+    (lambda ex: ValueError("not LiteLLM's at all"), False, ErrorKind.PROVIDER_ERROR),
+])
+def test_litellm_classes_map_as_the_table_says(make, mid_stream: bool, expected: ErrorKind) -> None:
+    from litellm import exceptions as ex
+
+    assert kind.map_failure(make(ex), mid_stream=mid_stream).kind is expected
+
+
+def test_an_exception_that_cannot_be_read_is_a_provider_error() -> None:
+    class Hostile(Exception):
+        def __str__(self) -> str:
+            raise RuntimeError("no")
+
+        @property
+        def response(self) -> object:
+            raise RuntimeError("no")
+
+    failure = kind.map_failure(Hostile(), mid_stream=False)
+    assert failure.kind is ErrorKind.PROVIDER_ERROR and "Hostile" in str(failure)
