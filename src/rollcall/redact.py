@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import re
 import threading
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
@@ -89,6 +90,13 @@ def register_secret(value: str | None) -> None:
         elif value not in _known:
             _known.add(value)
             _sorted = sorted(_known, key=len, reverse=True)
+
+
+def registered(values: Iterable[str | None]) -> tuple[str, ...]:
+    """Those of `values` that are registered secrets: what another process (a load worker) must
+    register again to scrub what this one scrubs."""
+    with _lock:
+        return tuple(v for v in values if v and (v in _known or v in _words))
 
 
 def _url_rules(scheme: str) -> tuple[bool, frozenset[str]]:

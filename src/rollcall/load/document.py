@@ -66,6 +66,7 @@ def build(
         "requests": sum(s["requests"] for s in stages),
         "ok": sum(s["ok"] for s in stages),
         "failed": sum(s["failed"] for s in stages),
+        "lost": sum(s.get("lost", 0) for s in stages),
         "client_bound_stages": [s["index"] for s in stages if s["client_bound"]],
     }
     return {

@@ -2,7 +2,9 @@
 prompts of a chosen size from a seeded generator.
 
 A source maps a request number to a prompt, deterministically, so shards anywhere build the same
-prompts for the same numbers and a run can be repeated exactly.
+prompts for the same numbers and a run can be repeated exactly. Workers get a source as its spec
+(`to_spec`: plain data; a file's prompts travel as read, so no worker needs the file) and rebuild
+it with `from_spec`.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import json
 import random
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from .spec import SpecError
 
@@ -44,6 +46,10 @@ class PromptSource(Protocol):
 
     def describe(self) -> str: ...
 
+    def spec(self) -> tuple[Any, ...]:
+        """Plain data that `from_spec` turns back into this source (in a worker)."""
+        ...
+
 
 class FixedPrompt:
     def __init__(self, text: str) -> None:
@@ -56,6 +62,13 @@ class FixedPrompt:
 
     def describe(self) -> str:
         return "fixed prompt"
+
+    def spec(self) -> tuple[Any, ...]:
+        return ("fixed", self.text)
+
+    @classmethod
+    def from_spec(cls, text: str) -> FixedPrompt:
+        return cls(text)
 
 
 class FilePrompts:
@@ -96,6 +109,15 @@ class FilePrompts:
     def describe(self) -> str:
         return f"{len(self.prompts)} prompts from {self.path}"
 
+    def spec(self) -> tuple[Any, ...]:
+        return ("file", self.path, self.prompts)
+
+    @classmethod
+    def from_spec(cls, path: str, prompts: list[str]) -> FilePrompts:
+        source = cls.__new__(cls)
+        source.path, source.prompts = path, list(prompts)
+        return source
+
 
 class SyntheticPrompts:
     """`--input-tokens MEAN[:SPREAD]`: prompts of MEAN ± SPREAD words (about one token each), the
@@ -117,3 +139,27 @@ class SyntheticPrompts:
     def describe(self) -> str:
         spread = f"±{self.spread}" if self.spread else ""
         return f"synthetic prompts of {self.mean}{spread} tokens"
+
+    def spec(self) -> tuple[Any, ...]:
+        return ("synthetic", self.mean, self.spread, self.seed)
+
+    @classmethod
+    def from_spec(cls, mean: int, spread: int, seed: int) -> SyntheticPrompts:
+        return cls(mean, spread, seed)
+
+
+SOURCES: dict[str, Any] = {"fixed": FixedPrompt, "file": FilePrompts, "synthetic": SyntheticPrompts}
+
+
+def to_spec(source: PromptSource) -> tuple[Any, ...]:
+    """A source as plain data for a worker; TypeError for a source that cannot travel."""
+    spec = getattr(source, "spec", None)
+    if spec is None:
+        raise TypeError(f"{type(source).__name__} has no spec(): worker processes need --prompt, --prompts or "
+                        "--input-tokens")
+    return spec()
+
+
+def from_spec(spec: tuple[Any, ...]) -> PromptSource:
+    kind, *args = spec
+    return SOURCES[kind].from_spec(*args)

@@ -3,8 +3,9 @@ merged into stage statistics as records arrive.
 
 The seam for more cores and more machines is `ShardExecutor`: anything that runs ShardPlans
 and yields their record batches and ShardSummaries. `LocalExecutor` runs every shard on this
-event loop; a process pool or Ray actors only need to run `run_shard` remotely and forward
-what it yields. The merge (StageStats) does not care where a record came from.
+event loop; `ProcessExecutor` (processes.py, `--workers N`) and `RayExecutor` (ray_workers.py,
+`--ray`) run `run_shard` in workers elsewhere and forward what it yields (remote.py). The merge
+(StageStats) does not care where a record came from.
 """
 
 from __future__ import annotations
@@ -27,21 +28,38 @@ from .spec import LoadSpec
 from .stage import ShardSummary, StageStats, Timeline
 
 START_LEAD_S = 0.05  # a stage starts this long after it is planned, so every shard is ready
+EXECUTOR_CLOSE_S = 10.0  # workers are asked to exit, then killed (see processes.py)
 Item = list[RequestRecord] | ShardSummary
 
 
 class ShardExecutor(Protocol):
+    start_lead_s: float  # how long before a stage's start its plans must be made
+
+    async def start(self) -> None:
+        """Get ready (start workers) before the first stage."""
+        ...
+
     def run(self, plans: Sequence[ShardPlan], stop: asyncio.Event) -> AsyncIterator[Item]:
         """Run every plan; yield their record batches and summaries as they come."""
         ...
+
+    async def aclose(self) -> None: ...
 
 
 class LocalExecutor:
     """Every shard on the running event loop (one process, one loop)."""
 
+    start_lead_s = START_LEAD_S
+
     def __init__(self, target: Target, prompts: PromptSource) -> None:
         self.target = target
         self.prompts = prompts
+
+    async def start(self) -> None:
+        pass
+
+    async def aclose(self) -> None:
+        pass
 
     async def run(self, plans: Sequence[ShardPlan], stop: asyncio.Event) -> AsyncIterator[Item]:
         if len(plans) == 1:
@@ -126,25 +144,27 @@ class LoadRunner:
 
     async def run(self) -> dict[str, Any]:
         """Every stage (until interrupted); returns the document. The target is closed at the end."""
-        self._started_at = utc_now_iso()
-        self._t0 = time.perf_counter()
-        self._timeline = Timeline(time.time())
-        self.fanout.start(self.info())
         try:
+            await self.executor.start()  # workers ready before anything is recorded (WorkerError)
+            self._started_at = utc_now_iso()
+            self._t0 = time.perf_counter()
+            self._timeline = Timeline(time.time())
+            self.fanout.start(self.info())
             for stage in self.spec.stages:
                 if self._stop.is_set():
                     break
                 await self._run_stage(stage)
         finally:
-            try:
-                async with asyncio.timeout(2.0):
-                    await self.target.aclose()
-            except Exception:  # noqa: BLE001 - closing must not lose the run
-                pass
+            for closing in (self.executor.aclose, self.target.aclose):
+                try:
+                    async with asyncio.timeout(EXECUTOR_CLOSE_S):
+                        await closing()
+                except Exception:  # noqa: BLE001 - closing must not lose the run
+                    pass
         return self.document()
 
     async def _run_stage(self, stage: Any) -> None:
-        start_at = time.time() + START_LEAD_S
+        start_at = time.time() + self.executor.start_lead_s
         stats = StageStats(stage, self.spec.slo, started_at=start_at)
         self._current = stats
         self.fanout.stage_started(stage)

@@ -82,7 +82,11 @@ def plan_shards(spec: LoadSpec, stage: StageSpec, *, shards: int, start_at: floa
     return plans
 
 
-class _Shard:
+class Shard:
+    """One shard being run. `sent` and `finished` count its requests so far (warm-up included):
+    a worker reports `sent` with every batch, so that if it dies the requests whose outcome never
+    arrived can be counted as lost."""
+
     def __init__(self, target: Target, plan: ShardPlan, prompts: PromptSource) -> None:
         self.target = target
         self.plan = plan
@@ -253,5 +257,5 @@ async def run_shard(
     """Run one shard of a stage on the running loop: batches of records as they finish (about
     every BATCH_INTERVAL_S), then its ShardSummary. When `stop` is set, no more requests are sent,
     those in flight are cancelled (counted, not recorded) and the summary says `partial`."""
-    async for item in _Shard(target, plan, prompts).run(stop):
+    async for item in Shard(target, plan, prompts).run(stop):
         yield item

@@ -34,9 +34,10 @@ class ShardSummary:
     sent: int
     finished: int
     cancelled: int = 0  # in flight when the stage was cut short (not counted as requests)
-    lost: int = 0  # in flight on a shard that died (a worker process or node)
+    lost: int = 0  # sent by a shard that died (a worker process or node) and never heard of again
     partial: bool = False
     max_in_flight: int = 0  # the most requests this shard had on the wire at once
+    failure: str = ""  # why the shard ended early: its worker died, hung or failed (empty: it did not)
 
     def to_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
@@ -212,6 +213,7 @@ class StageStats:
             "warmup": self.warmup,
             "cancelled": sum(s.cancelled for s in self.shards),
             "lost": sum(s.lost for s in self.shards),
+            "shard_failures": [s.failure for s in sorted(self.shards, key=lambda s: s.shard) if s.failure],
             "duration_s": duration,
             "requests_per_s": per_s(self.ok),
             "output_tokens_per_s": per_s(self.output_tokens),

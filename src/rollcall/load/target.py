@@ -3,13 +3,18 @@
 
 URL_KINDS is the one place that maps a kind to a target for a bare URL; when kinds become a
 registry (issue 11) this lookup moves there and nothing else changes.
+
+Worker processes and Ray actors never receive a live target: `resolve()` gives the caller its
+target and a `TargetRecipe` (plain data: the URL and kind, or the config entry, the model, the
+connection settings and the API key, explicitly), and each worker builds its own target from the
+recipe with `build()`, through the same code.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -43,15 +48,23 @@ def is_url(ref: str) -> bool:
     return "://" in ref
 
 
+def _api_key(api_key_env: str | None) -> str | None:
+    if not api_key_env:
+        return None
+    api_key = os.environ.get(api_key_env)
+    if not api_key:
+        raise SpecError(f"--api-key-env: environment variable {api_key_env} is not set")
+    return api_key
+
+
 def url_target(url: str, *, kind: str, model: str | None, api_key_env: str | None, connection: Connection) -> Target:
+    return _url_target(url, kind=kind, model=model, api_key=_api_key(api_key_env), connection=connection)
+
+
+def _url_target(url: str, *, kind: str, model: str | None, api_key: str | None, connection: Connection) -> Target:
     factory = URL_KINDS.get(kind)
     if factory is None:
         raise SpecError(f"--kind: {kind!r} cannot be given a base URL (known: {', '.join(sorted(URL_KINDS))})")
-    api_key = None
-    if api_key_env:
-        api_key = os.environ.get(api_key_env)
-        if not api_key:
-            raise SpecError(f"--api-key-env: environment variable {api_key_env} is not set")
     try:
         return factory(url, model=model or "", api_key=api_key, connection=connection)
     except ValueError as exc:
@@ -94,3 +107,68 @@ def add_extra_body(target: Target, extra: Mapping[str, Any]) -> None:
     if not isinstance(current, dict):
         raise SpecError(f"--extra-body/--ignore-eos: target {target.name!r} ({target.kind}) sends no JSON body")
     target.extra_body = {**current, **extra}  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class TargetRecipe:
+    """How to build the load target anywhere: picklable data, no live objects. A config target
+    travels as its entry (variables already expanded, so a worker needs neither the config file
+    nor the environment); the API key travels explicitly, never the environment. Neither the key
+    nor the entry (which holds it) is in repr(). `secrets` are the values this process scrubs
+    from output and a worker must register too."""
+
+    ref: str  # the base URL or the config target's name
+    kind: str
+    model: str | None  # -m as given (a config target may choose its own)
+    connection: Connection
+    api_key: str | None = field(default=None, repr=False)
+    entry: Any = field(default=None, repr=False)  # rollcall.config.TargetConfig for a config target
+    extra_body: Mapping[str, Any] = field(default_factory=dict)
+    secrets: tuple[str, ...] = field(default=(), repr=False)
+
+
+def _secrets_of(api_key: str | None, entry: Any) -> tuple[str, ...]:
+    from ..redact import registered
+
+    candidates: list[str | None] = [api_key]
+    if entry is not None:
+        candidates.append(entry.api_key)
+        for value in entry.headers.values():
+            candidates += [value, value.partition(" ")[2]]
+    return registered(candidates)
+
+
+def resolve(ref: str, *, kind: str, model: str | None, api_key_env: str | None, config: Any,
+            connection: Connection, extra_body: Mapping[str, Any]) -> tuple[Target, str, TargetRecipe]:
+    """The target `ref` names (a base URL or a config target), the model to load it with, and the
+    recipe a worker builds the same target from. SpecError naming the flag when it cannot be used."""
+    if is_url(ref):
+        api_key = _api_key(api_key_env)
+        target = _url_target(ref, kind=kind, model=model, api_key=api_key, connection=connection)
+        chosen, entry = model or "", None
+    else:
+        target, chosen = config_target(ref, config, model=model, connection=connection)
+        entry = next(e for e in config.targets if e.name.lower() == ref.lower())
+        api_key, kind = None, target.kind
+    add_extra_body(target, extra_body)
+    recipe = TargetRecipe(ref=ref, kind=kind, model=model, connection=connection, api_key=api_key, entry=entry,
+                          extra_body=dict(extra_body), secrets=_secrets_of(api_key, entry))
+    return target, chosen, recipe
+
+
+def build(recipe: TargetRecipe) -> Target:
+    """The target a recipe describes, built in this process (a worker's own connections)."""
+    from ..redact import register_secret
+
+    for secret in recipe.secrets:
+        register_secret(secret)
+    if recipe.entry is None:
+        target = _url_target(recipe.ref, kind=recipe.kind, model=recipe.model, api_key=recipe.api_key,
+                             connection=recipe.connection)
+    else:
+        from ..config import Config
+
+        config = Config(path="<load worker>", targets=(recipe.entry,))
+        target, _model = config_target(recipe.ref, config, model=recipe.model, connection=recipe.connection)
+    add_extra_body(target, recipe.extra_body)
+    return target
