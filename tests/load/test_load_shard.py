@@ -135,7 +135,7 @@ async def test_every_request_failing_still_completes_every_stage(sim_url: str) -
     assert [s["requests"] for s in doc["stages"]] == [6, 6]
     assert all(s["ok"] == 0 and s["errors"] == {"rate_limit": 6} for s in doc["stages"])
     assert "HTTP 429" in doc["stages"][0]["error_examples"]["rate_limit"]
-    assert doc["complete"] and doc["totals"] == {"requests": 12, "ok": 0, "failed": 12, "client_bound_stages": []}
+    assert doc["complete"] and doc["totals"] == {"requests": 12, "ok": 0, "failed": 12, "lost": 0, "client_bound_stages": []}
 
 
 async def test_an_interrupt_cuts_the_stage_and_counts_what_was_in_flight(sim_url: str) -> None:

@@ -118,7 +118,7 @@ def _config(o: dict[str, Any]) -> Any:
         raise click.UsageError(str(exc)) from None
 
 
-def _target(ref: str, o: dict[str, Any], spec: Any) -> tuple[Any, str]:
+def _target(ref: str, o: dict[str, Any], spec: Any) -> tuple[Any, str, Any]:
     from ..load import target as t
 
     config = None if t.is_url(ref) else _config(o)
@@ -128,16 +128,36 @@ def _target(ref: str, o: dict[str, Any], spec: Any) -> tuple[Any, str]:
         defaults, "first_byte_timeout", None)
     connection = t.Connection(spec.max_in_flight, connect_timeout_s=connect if connect is not None else 10.0,
                               first_byte_timeout_s=first_byte)
-    if t.is_url(ref):
-        target = t.url_target(ref, kind=o["kind"], model=o["model"], api_key_env=o["api_key_env"],
-                              connection=connection)
-        model = o["model"] or ""
-    else:
-        if o["api_key_env"]:
-            raise click.UsageError("--api-key-env: only for a base URL (a config target has its own api_key)")
-        target, model = t.config_target(ref, config, model=o["model"], connection=connection)
-    t.add_extra_body(target, _extra_body(o))
-    return target, model
+    if not t.is_url(ref) and o["api_key_env"]:
+        raise click.UsageError("--api-key-env: only for a base URL (a config target has its own api_key)")
+    return t.resolve(ref, kind=o["kind"], model=o["model"], api_key_env=o["api_key_env"], config=config,
+                     connection=connection, extra_body=_extra_body(o))
+
+
+def default_workers() -> int:
+    """The cores this process may run on."""
+    import os
+
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def _executor(o: dict[str, Any], target: Any, recipe: Any, prompts: Any) -> tuple[Any, int]:
+    """Where the shards run, and how many there are: this process, worker processes or Ray actors."""
+    if o["ray_address"] is not None:
+        from ..load.ray_workers import RayExecutor
+
+        executor = RayExecutor(recipe, prompts.spec(), address=o["ray_address"] or "default", workers=o["workers"])
+        executor.connect()  # before our signal handlers: ray.init sets its own
+        return executor, 0  # the actor count is known once the cluster is
+    workers = o["workers"] or default_workers()
+    if workers == 1:
+        return None, 1
+    from ..load.processes import ProcessExecutor
+
+    return ProcessExecutor(recipe, prompts.spec(), workers), workers
 
 
 @load.command("run", short_help="Run load stages against one target (the default subcommand).")
@@ -178,6 +198,14 @@ def _target(ref: str, o: dict[str, Any], spec: Any) -> tuple[Any, str]:
 @click.option("--first-byte-timeout", type=DURATION, default=None, metavar="DURATION",
               help="HTTP: fail with timeout when no response headers in time.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the arrival schedule and prompts.")
+@click.option("-w", "--workers", type=click.IntRange(min=1, max=4096), metavar="N",
+              help="Worker processes, each with its own event loop and connections; a stage's users or arrivals "
+              "are split among them [default: this machine's cores; 1 runs in this process]. With --ray: "
+              "actors [default: one per CPU of the cluster].")
+@click.option("--ray", "ray_address", is_flag=False, flag_value="default", default=None, metavar="[ADDRESS]",
+              help="Run the workers as Ray actors across a cluster (pip install 'rollcall[ray]'): ADDRESS is auto "
+              "(a cluster started with `ray start`), host:port, ray://host:port or local; alone, Ray's own "
+              "discovery (RAY_ADDRESS, else a new local Ray).")
 @click.option("--json", "json_path", metavar="PATH|-", help="Write the run as JSON (schema rollcall.load/1).")
 @click.option("-o", "--output", "outputs", multiple=True, metavar="FORMAT:PATH",
               help="json, jsonl (every request as it finishes) or html (the report); - is stdout.")
@@ -215,10 +243,18 @@ def run(ctx: click.Context, target_ref: str, **o: Any) -> int:
         except ValueError as exc:
             raise SpecError(f"-o/--json: {exc}") from None
         spec = _fit_open_files(spec)
-        target, model = _target(target_ref, o, spec)
+        target, model, recipe = _target(target_ref, o, spec)
     except SpecError as exc:
         raise _spec_error(exc) from None
-    return _execute(target, model, spec, prompts, outputs, specs, o)
+    from ..load.remote import WorkerError
+
+    try:
+        executor, shards = _executor(o, target, recipe, prompts)
+        return _execute(target, model, spec, prompts, outputs, specs, o, executor, shards)
+    except WorkerError as exc:
+        from ..safetext import one_line
+
+        raise click.ClickException(one_line(str(exc), 400)) from None
 
 
 def _fit_open_files(spec: Any) -> Any:
@@ -241,7 +277,7 @@ def _fit_open_files(spec: Any) -> Any:
 
 
 def _execute(target: Any, model: str, spec: Any, prompts: Any, outputs: list[Any], specs: list[str],
-             o: dict[str, Any]) -> int:
+             o: dict[str, Any], executor: Any, shards: int) -> int:
     from ..load.app import execute
     from ..load.run import LoadRunner
     from ..load.sinks import StoreLoadSink
@@ -265,8 +301,10 @@ def _execute(target: Any, model: str, spec: Any, prompts: Any, outputs: list[Any
         if store is not None:
             sinks.insert(0, StoreLoadSink(store))
     site = o["site"] or _default_site()
-    settings = {"kind": target.kind, "extra_body_keys": sorted(getattr(target, "extra_body", {}) or {})}
-    runner = LoadRunner(target, spec, prompts, model=model, sinks=sinks, settings=settings, site=site)
+    settings = {"kind": target.kind, "extra_body_keys": sorted(getattr(target, "extra_body", {}) or {}),
+                "executor": "local", "workers": 1}  # a remote executor says its own once started
+    runner = LoadRunner(target, spec, prompts, model=model, sinks=sinks, settings=settings, site=site,
+                        shards=shards or 1, executor=executor)
     execution = None
     try:
         execution = execute(runner)
@@ -283,6 +321,9 @@ def _execute(target: Any, model: str, spec: Any, prompts: Any, outputs: list[Any
     totals = doc["totals"]
     if totals["requests"] and not totals["ok"]:
         problems.append(f"every request failed ({', '.join(_kinds(doc))})")
+    lost = [f for stage in doc["stages"] for f in stage.get("shard_failures", [])]
+    if lost:
+        problems.append(f"{len(lost)} shard(s) ended early, {totals.get('lost', 0)} requests lost ({lost[0]})")
     for problem in problems:
         say(one_line(f"rollcall: {problem}"))
     return EXIT_FAILED if problems else EXIT_OK

@@ -59,9 +59,13 @@ class _Pending:
 
 
 def lost_summary(plan: ShardPlan, *, sent: int, received: int, failure: str) -> ShardSummary:
-    """The summary of a shard whose worker is gone: what it had sent and we never heard of is lost."""
+    """The summary of a shard whose worker is gone: what it had sent and we never heard of is lost.
+    `failure` may quote a worker's stderr or Ray's words: scrubbed here, once, for every output."""
+    from ..redact import redact
+
     return ShardSummary(stage=plan.stage, shard=plan.shard, loop_lag_max_s=0.0, cpu_s=0.0, sent=sent,
-                        finished=received, lost=max(0, sent - received), partial=True, failure=failure)
+                        finished=received, lost=max(0, sent - received), partial=True,
+                        failure=redact(failure) or "")
 
 
 class RemoteExecutor:

@@ -146,6 +146,10 @@ class LoadRunner:
         """Every stage (until interrupted); returns the document. The target is closed at the end."""
         try:
             await self.executor.start()  # workers ready before anything is recorded (WorkerError)
+            workers = getattr(self.executor, "workers", None)
+            if workers:  # remote workers: one shard each, known once they run (a Ray cluster's CPUs)
+                self.shards = workers
+                self.settings.update(self.executor.describe(), shards=workers)  # type: ignore[attr-defined]
             self._started_at = utc_now_iso()
             self._t0 = time.perf_counter()
             self._timeline = Timeline(time.time())

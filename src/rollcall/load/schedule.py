@@ -45,3 +45,13 @@ def split(total: int, shards: int, shard: int) -> int:
     if not 0 <= shard < shards:
         raise ValueError(f"shard {shard} is not one of {shards}")
     return total // shards + (1 if shard < total % shards else 0)
+
+
+def proportional(total: int, weights: list[int], shard: int) -> int:
+    """This shard's share of `total` in proportion to `weights` (e.g. requests to users), in whole
+    numbers that add up to `total`: the difference of the rounded-down running totals."""
+    whole = sum(weights)
+    if not 0 <= shard < len(weights) or whole <= 0:
+        raise ValueError(f"shard {shard} is not one of {len(weights)}, or the weights are empty")
+    before = sum(weights[:shard])
+    return total * (before + weights[shard]) // whole - total * before // whole

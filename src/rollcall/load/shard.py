@@ -21,7 +21,7 @@ from ..targets.base import ProbeRequest, Target
 from ..timing import LagMonitor
 from .prompts import PromptSource
 from .record import RequestRecord, measure
-from .schedule import arrivals, split, stage_seed
+from .schedule import arrivals, proportional, split, stage_seed
 from .spec import LoadSpec, StageSpec
 from .stage import ShardSummary
 
@@ -59,26 +59,29 @@ class ShardPlan:
 
 
 def plan_shards(spec: LoadSpec, stage: StageSpec, *, shards: int, start_at: float, model: str) -> list[ShardPlan]:
-    """Split a stage into `shards` plans (shards with no users get none)."""
+    """Split a stage into at most `shards` plans. Closed loop: the users as evenly as whole numbers
+    allow over min(shards, users) shards, and the requests and warm-up in proportion to each
+    shard's users (a shard of 1 user does half the requests of one of 2). Open loop: every shard
+    draws the whole schedule and sends its share of the arrivals."""
     base = ShardPlan(
         stage=stage.index, mode=stage.mode, shard=0, shards=shards, start_at=start_at,
         seed=stage_seed(spec.seed, stage.index), model=model, timeout_s=spec.timeout_s,
         burstiness=spec.burstiness, duration_s=spec.duration_s, max_tokens=spec.max_tokens,
     )
     plans = []
-    for shard in range(shards):
-        if stage.mode == "concurrency":
-            users = split(int(stage.value), shards, shard)
-            if not users:
-                continue
+    if stage.mode == "concurrency":
+        used = max(1, min(shards, int(stage.value)))  # a shard with no user would have nothing to do
+        users = [split(int(stage.value), used, shard) for shard in range(used)]
+        for shard in range(used):
             plans.append(replace(
-                base, shard=shard, users=users, warmup=split(spec.warmup, shards, shard),
-                requests=None if spec.requests is None else split(spec.requests, shards, shard),
+                base, shard=shard, shards=used, users=users[shard], warmup=proportional(spec.warmup, users, shard),
+                requests=None if spec.requests is None else proportional(spec.requests, users, shard),
             ))
-        else:
-            cap = None if spec.max_concurrency is None else max(1, split(spec.max_concurrency, shards, shard))
-            plans.append(replace(base, shard=shard, rate=stage.value, requests=spec.requests, warmup=spec.warmup,
-                                 max_in_flight=cap))
+        return plans
+    for shard in range(shards):
+        cap = None if spec.max_concurrency is None else max(1, split(spec.max_concurrency, shards, shard))
+        plans.append(replace(base, shard=shard, rate=stage.value, requests=spec.requests, warmup=spec.warmup,
+                             max_in_flight=cap))
     return plans
 
 

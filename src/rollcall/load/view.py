@@ -77,6 +77,8 @@ def stage_line(mode: str, stage: dict[str, Any]) -> Text:
         line.append(f"  {_errors_text(stage['errors'])}", style="red")
     if stage["partial"]:
         line.append("  partial", style="yellow")
+    if stage.get("shard_failures"):
+        line.append(f"  {stage.get('lost', 0)} lost (a worker died)", style="bold red")
     if stage["client_bound"]:
         line.append("  client-bound: numbers unreliable", style="bold yellow")
     return line
@@ -97,6 +99,8 @@ def stages_table(doc: dict[str, Any]) -> Table:
             notes.append("client-bound ", style="bold yellow")
         if stage["partial"]:
             notes.append("partial ", style="yellow")
+        if stage.get("shard_failures"):
+            notes.append(f"{stage.get('lost', 0)} lost ", style="bold red")
         if doc.get("knee") and doc["knee"]["index"] == stage["index"]:
             notes.append("knee", style="bold cyan")
         ok = Text(f"{stage['ok']}/{stage['requests']}", style="green" if stage["ok"] == stage["requests"] else "red")
@@ -134,6 +138,13 @@ def report(doc: dict[str, Any]) -> RenderableType:
             line = Text(f"⚠ {label}: client-bound: numbers unreliable — ", style="bold yellow")
             line.append("; ".join(stage["client_bound_reasons"]) + f"; {CLIENT_BOUND_ADVICE}", style="yellow")
             parts.append(line)
+        failures = stage.get("shard_failures") or []
+        if failures:
+            line = Text(f"⚠ {label}: {len(failures)} shard(s) ended early, {stage.get('lost', 0)} requests in flight "
+                        "lost (not counted): ", style="bold red")
+            line.append("; ".join(one_line(f, 160) for f in failures[:3]) + ("; ..." if len(failures) > 3 else ""),
+                        style="red")
+            parts.append(line)
         peak = stage.get("max_in_flight")
         if mode == "concurrency" and peak is not None and 0 < peak < stage[mode] and not stage["partial"]:
             parts.append(Text(f"{label}: at most {peak} requests were in flight at once (fewer requests than "
@@ -154,6 +165,8 @@ def summary_line(doc: dict[str, Any]) -> str:
     totals = doc["totals"]
     line = (f"{len(doc['stages'])} stage(s), {totals['requests']} requests, {totals['ok']} ok, "
             f"{totals['failed']} failed in {doc['wall_s']:.1f} s")
+    if totals.get("lost"):
+        line += f", {totals['lost']} lost"
     if doc.get("interrupted"):
         cut = [s["index"] for s in doc["stages"] if s["partial"]]
         line += f"; interrupted ({doc['interrupted']})" + (f", stage {cut[0] + 1} partial" if cut else "")

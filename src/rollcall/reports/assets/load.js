@@ -264,6 +264,11 @@
     var notes = el("td", "notes");
     if (s.client_bound) notes.appendChild(el("span", "pill bad", "client-bound"));
     if (s.partial) notes.appendChild(el("span", "pill cancelled", "partial"));
+    if (s.shard_failures && s.shard_failures.length) {
+      var lost = el("span", "pill bad", (s.lost || 0) + " lost");
+      lost.title = s.shard_failures.join("\n");  // text, never markup
+      notes.appendChild(lost);
+    }
     if (doc.knee && doc.knee.index === s.index) notes.appendChild(el("span", "pill ok", "knee"));
     tr.appendChild(notes);
     tbody.appendChild(tr);
