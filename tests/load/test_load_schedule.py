@@ -8,8 +8,10 @@ import math
 import statistics
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from rollcall.load.schedule import arrivals, shard_arrivals, split, stage_seed
+from rollcall.load.schedule import arrivals, proportional, shard_arrivals, split, stage_seed
 
 
 def gaps(rate: float, burstiness: float, n: int, seed: int = 7) -> list[float]:
@@ -80,3 +82,11 @@ def test_bad_schedules_are_refused() -> None:
         next(arrivals(0.0, 1.0, 1))
     with pytest.raises(ValueError):
         split(3, 2, 2)
+
+
+@given(st.integers(0, 10_000), st.lists(st.integers(1, 50), min_size=1, max_size=16))
+def test_proportional_shares_add_up_and_follow_the_weights(total: int, weights: list[int]) -> None:
+    shares = [proportional(total, weights, k) for k in range(len(weights))]
+    assert sum(shares) == total and all(s >= 0 for s in shares)
+    for share, weight in zip(shares, weights, strict=True):
+        assert abs(share - total * weight / sum(weights)) < 1.0 + 1e-9

@@ -49,9 +49,13 @@ def split(total: int, shards: int, shard: int) -> int:
 
 def proportional(total: int, weights: list[int], shard: int) -> int:
     """This shard's share of `total` in proportion to `weights` (e.g. requests to users), in whole
-    numbers that add up to `total`: the difference of the rounded-down running totals."""
+    numbers that add up to `total`: the difference of the rounded running totals."""
     whole = sum(weights)
     if not 0 <= shard < len(weights) or whole <= 0:
         raise ValueError(f"shard {shard} is not one of {len(weights)}, or the weights are empty")
     before = sum(weights[:shard])
-    return total * (before + weights[shard]) // whole - total * before // whole
+
+    def upto(weight: int) -> int:
+        return (2 * total * weight + whole) // (2 * whole)  # total * weight / whole, rounded half up
+
+    return upto(before + weights[shard]) - upto(before)
