@@ -22,7 +22,7 @@ def test_import_and_help_do_not_load_heavy_modules():
     code = (
         "import sys, rollcall, rollcall.cli; "
         "heavy = [m for m in ('g4f', 'aiohttp', 'rich', 'psycopg', 'playwright', 'regex', 'prometheus_client', "
-        "'litellm') if m in sys.modules]; "
+        "'litellm', 'ray') if m in sys.modules]; "
         "print(','.join(heavy))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()

@@ -79,7 +79,7 @@ def slots(nodes: list[dict[str, Any]]) -> list[str]:
 def _why(exc: BaseException) -> str:
     """A Ray failure in one line (Ray's own messages run to paragraphs)."""
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return one_line(f"failed ({type(exc).__name__}{': ' + first if first else ''})", 200)
+    return one_line(f"failed ({type(exc).__name__}{': ' + first if first else ''})", 160)
 
 
 class RayWorker:
@@ -94,6 +94,7 @@ class RayWorker:
         self.heard = time.monotonic()
         self.host = ""
         self.queue = queue
+        self.on_death = lambda node_id: None
         self._poll: asyncio.Task[None] | None = None
 
     async def handshake(self, recipe: TargetRecipe, prompts: Any) -> dict[str, Any]:
@@ -120,6 +121,7 @@ class RayWorker:
                 raise
             except Exception as exc:  # noqa: BLE001 - the actor or its node is gone
                 self.alive = False
+                self.on_death(self.node_id)
                 self.queue.put_nowait((self, ("dead", _why(exc))))
                 return
             for message in messages:
@@ -170,6 +172,7 @@ class RayExecutor(RemoteExecutor):
         self.address = address
         self.owns_ray = False  # we connected (and disconnect at the end)
         self.nodes: list[str] = []
+        self.bad_nodes: set[str] = set()  # where an actor died: not used again in this run
         self._prompts_ref: Any = None
 
     def connect(self) -> None:
@@ -210,9 +213,9 @@ class RayExecutor(RemoteExecutor):
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
         node = self.nodes[index]
-        alive = {n["NodeID"] for n in ray.nodes() if n.get("Alive")}
-        if node not in alive:  # a replacement for a worker whose node is gone: any node that lives
-            choices = slots(ray.nodes())
+        if node in self.bad_nodes:  # a replacement for a worker that died there: another node
+            # (Ray may not have noticed yet that the node is gone.)
+            choices = [n for n in slots(ray.nodes()) if n not in self.bad_nodes]
             if not choices:
                 raise WorkerError("no Ray node is left")
             node = self.nodes[index] = choices[index % len(choices)]
@@ -222,6 +225,7 @@ class RayExecutor(RemoteExecutor):
             name=None,
         ).remote()
         worker = RayWorker(index, actor, node, self.queue)
+        worker.on_death = self.bad_nodes.add
         try:
             await worker.handshake(self.recipe, self._prompts_ref)
         except BaseException:

@@ -105,6 +105,9 @@ class RemoteExecutor:
             raise WorkerError(f"a worker could not be started: {type(first).__name__}: {first}") from first
         self.handles = list(started)
 
+    async def prepare(self) -> None:
+        await self._replace_dead()
+
     async def _replace_dead(self) -> None:
         for index, handle in enumerate(self.handles):
             if handle is not None and handle.alive and handle not in self.gone:
@@ -118,7 +121,6 @@ class RemoteExecutor:
                 self.failures.append(f"worker {index + 1} could not be replaced: {exc}")
 
     async def run(self, plans: Sequence[ShardPlan], stop: asyncio.Event) -> AsyncIterator[Item]:
-        await self._replace_dead()
         alive = [h for h in self.handles if h is not None and h.alive]
         if not alive:
             for plan in plans:

@@ -39,6 +39,10 @@ class ShardExecutor(Protocol):
         """Get ready (start workers) before the first stage."""
         ...
 
+    async def prepare(self) -> None:
+        """Before each stage is planned (replace workers that died), so plans start on time."""
+        ...
+
     def run(self, plans: Sequence[ShardPlan], stop: asyncio.Event) -> AsyncIterator[Item]:
         """Run every plan; yield their record batches and summaries as they come."""
         ...
@@ -56,6 +60,9 @@ class LocalExecutor:
         self.prompts = prompts
 
     async def start(self) -> None:
+        pass
+
+    async def prepare(self) -> None:
         pass
 
     async def aclose(self) -> None:
@@ -168,6 +175,7 @@ class LoadRunner:
         return self.document()
 
     async def _run_stage(self, stage: Any) -> None:
+        await self.executor.prepare()
         start_at = time.time() + self.executor.start_lead_s
         stats = StageStats(stage, self.spec.slo, started_at=start_at)
         self._current = stats
