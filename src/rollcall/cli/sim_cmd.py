@@ -39,7 +39,10 @@ _SEED_HELP = "Seed for the simulated randomness (default: the fleet's `seed`, el
               help="Port to listen on (0 picks a free one).")
 @click.option("--fleet", "fleet_path", metavar="FILE", help=_FLEET_HELP)
 @click.option("--seed", type=int, default=None, help=_SEED_HELP)
-def sim(host: str, port: int, fleet_path: str | None, seed: int | None) -> int:
+@click.option("-w", "--workers", type=click.IntRange(1, 256), default=1, show_default=True, metavar="N",
+              help="Serve from N processes on the one port (SO_REUSEPORT), so a load benchmark measures the "
+              "client, not the simulator. The control endpoints need 1.")
+def sim(host: str, port: int, fleet_path: str | None, seed: int | None, workers: int) -> int:
     """Serve simulated LLM providers on the OpenAI, Anthropic, Gemini and Ollama APIs at once,
     on one port (Ctrl-C stops).
 
@@ -53,7 +56,7 @@ def sim(host: str, port: int, fleet_path: str | None, seed: int | None) -> int:
       ollama     POST /api/chat (NDJSON, or "stream": false), GET /api/tags
     While serving, POST /_sim/models/NAME with a JSON object of the keys below switches a
     model's behaviour ('{"status": 503}' takes it down, '{}' brings it back), and
-    POST /_sim/reload re-reads --fleet.
+    POST /_sim/reload re-reads --fleet (with --workers 1: they would reach only one process).
     Besides the fleet's models, any model named sim:KEY=VALUE,... is served as described:
       sim:ttft=0.2,tps=50,tokens=20,fault=reset_mid_stream
     \b
@@ -81,10 +84,12 @@ def sim(host: str, port: int, fleet_path: str | None, seed: int | None) -> int:
     import asyncio
 
     from ..app import new_event_loop
-    from ..sim import SimServer, protocols
+    from ..sim import SimServer
     from ..stop import Abandoned, StopSignals
 
     fleet = _load(fleet_path)
+    if workers > 1:
+        return _serve_workers(fleet, host, port, seed, workers)
 
     async def serve() -> None:
         server = SimServer(fleet, host=host, port=port, seed=seed, fleet_path=fleet_path)
@@ -93,15 +98,7 @@ def sim(host: str, port: int, fleet_path: str | None, seed: int | None) -> int:
         except OSError as exc:
             raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
         try:
-            _say(f"rollcall sim: serving {len(fleet.models)} models at {server.base_url} "
-                 f"(seed {server.seed}); Ctrl-C stops")
-            width = max((len(n) for n in fleet.names), default=0)
-            for name, behaviour in fleet.models.items():
-                _say(f"  {name:<{width}}  {behaviour.describe()}")
-            _say("  plus any model named sim:KEY=VALUE,... (see rollcall sim --help)")
-            _say("  protocols: " + ", ".join(f"{name} {server.url_for(name)}" for name in protocols.names()))
-            if host not in ("127.0.0.1", "localhost", "::1"):
-                click.echo(f"rollcall sim: warning: listening on {host}, not only loopback", err=True)
+            _banner(fleet, server.root_url, server.seed, host)
             await asyncio.Event().wait()  # until SIGINT, SIGTERM or SIGHUP cancels it
         finally:
             await server.close()
@@ -110,6 +107,43 @@ def sim(host: str, port: int, fleet_path: str | None, seed: int | None) -> int:
         try:
             with asyncio.Runner(loop_factory=new_event_loop) as runner:
                 runner.run(stop.until_stopped(serve()))
+        except Abandoned:
+            pass
+    click.echo("rollcall sim: stopped", err=True)
+    return 0
+
+
+def _banner(fleet: Any, root_url: str, seed: int, host: str, workers: int = 1) -> None:
+    from ..sim import protocols
+
+    processes = f", {workers} processes" if workers > 1 else ""
+    _say(f"rollcall sim: serving {len(fleet.models)} models at {protocols.base_url(root_url, 'openai')} "
+         f"(seed {seed}{processes}); Ctrl-C stops")
+    width = max((len(n) for n in fleet.names), default=0)
+    for name, behaviour in fleet.models.items():
+        _say(f"  {name:<{width}}  {behaviour.describe()}")
+    _say("  plus any model named sim:KEY=VALUE,... (see rollcall sim --help)")
+    _say("  protocols: " + ", ".join(f"{name} {protocols.base_url(root_url, name)}" for name in protocols.names()))
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        click.echo(f"rollcall sim: warning: listening on {host}, not only loopback", err=True)
+
+
+def _serve_workers(fleet: Any, host: str, port: int, seed: int | None, workers: int) -> int:
+    """`rollcall sim --workers N`: N simulator processes on one port until a stop signal."""
+    import asyncio
+
+    from ..app import new_event_loop
+    from ..sim import run_sim_in_process
+    from ..stop import Abandoned, StopSignals
+
+    with StopSignals(notice="rollcall sim: stopping; signal again to quit at once\n") as stop:
+        try:
+            with run_sim_in_process(fleet, seed=seed, host=host, port=port, workers=workers) as base_url:
+                _banner(fleet, base_url.removesuffix("/v1"), seed if seed is not None else fleet.seed, host, workers)
+                with asyncio.Runner(loop_factory=new_event_loop) as runner:
+                    runner.run(stop.until_stopped(asyncio.Event().wait()))
+        except (OSError, RuntimeError) as exc:
+            raise click.ClickException(f"cannot serve on {host}:{port}: {getattr(exc, 'strerror', None) or exc}") from None
         except Abandoned:
             pass
     click.echo("rollcall sim: stopped", err=True)

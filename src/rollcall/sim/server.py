@@ -59,9 +59,18 @@ class SimServer:
         port: int = 0,
         seed: int | None = None,
         fleet_path: str | None = None,
+        *,
+        worker: int = 0,
+        workers: int = 1,
     ) -> None:
+        """`worker` of `workers` processes serving one port (SO_REUSEPORT; see background.py):
+        each numbers its requests worker, worker + workers, ... so no two draw the same seeded
+        randomness, and the control endpoints, which could reach only one of them, refuse."""
+        if not 0 <= worker < workers:
+            raise ValueError(f"worker {worker} is not one of {workers}")
         self.fleet = fleet if fleet is not None else Fleet()
         self.fleet_path = fleet_path
+        self.worker, self.workers = worker, workers
         self.host = host
         self.port = port
         self.seed = seed if seed is not None else self.fleet.seed
@@ -103,7 +112,7 @@ class SimServer:
                                shutdown_timeout=SHUTDOWN_GRACE_S)
         await runner.setup()
         try:
-            sock = _listen(self.host, self.port)
+            sock = _listen(self.host, self.port, reuse_port=self.workers > 1)
             self.port = sock.getsockname()[1]
             await web.SockSite(runner, sock, backlog=BACKLOG).start()
         except BaseException:
@@ -174,11 +183,21 @@ class SimServer:
         self.fleet = load_fleet(self.fleet_path)
         return self.fleet
 
+    def _shared(self) -> web.Response | None:
+        """A control request to one of several processes would change only that one: refused."""
+        if self.workers == 1:
+            return None
+        return _control_error(409, f"this simulator serves from {self.workers} processes (--workers); the "
+                              "control endpoints need a single process (--workers 1)")
+
     async def _set_model(self, request: web.Request) -> web.Response:
         from .behaviour import from_mapping
 
         import json
 
+        refused = self._shared()
+        if refused is not None:
+            return refused
         name = request.match_info["name"]
         try:
             body = json.loads(await request.read() or b"{}")
@@ -196,6 +215,9 @@ class SimServer:
     async def _reload(self, request: web.Request) -> web.Response:
         from .fleet import FleetError
 
+        refused = self._shared()
+        if refused is not None:
+            return refused
         try:
             fleet = self.reload()
         except FleetError as exc:
@@ -231,7 +253,7 @@ class SimServer:
         if behaviour is None:
             return _reply(protocol.unknown_model(model))
 
-        request_no = self._counters[model]
+        request_no = self._counters[model] * self.workers + self.worker
         self._counters[model] += 1
         self.requests += 1
         plan = make_plan(behaviour, model, request_no, self.seed, chat.max_tokens)
@@ -486,14 +508,28 @@ def _control_error(status: int, message: str) -> web.Response:
     return web.json_response({"error": {"message": message, "type": "invalid_request_error"}}, status=status)
 
 
-def _listen(host: str, port: int) -> socket.socket:
-    """A listening socket, so the real port is known before serving (port 0 picks a free one)."""
+def bound_socket(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
+    """A socket bound to (host, port), not yet listening; port 0 picks a free one. With
+    `reuse_port`, other processes may bind the same port (SO_REUSEPORT) and the kernel spreads
+    incoming connections over those that listen."""
     family, kind, proto, _name, address = socket.getaddrinfo(
         host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
     sock = socket.socket(family, kind, proto)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind(address)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def _listen(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
+    """A listening socket, so the real port is known before serving (port 0 picks a free one)."""
+    sock = bound_socket(host, port, reuse_port=reuse_port)
+    try:
         sock.listen(BACKLOG)
         sock.setblocking(False)
     except BaseException:
