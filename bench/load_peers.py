@@ -292,8 +292,8 @@ class _RawConnection(asyncio.Protocol):
         while (end := self.sse.find(b"\n\n")) >= 0:
             event = bytes(self.sse[:end])
             del self.sse[:end + 2]
-            if event.startswith(b"data: ") and event != b"data: [DONE]" and b'"content":"' in event \
-                    and b'"content":""' not in event:
+            content = b'"content":"' in event and b'"content":""' not in event
+            if content and event.startswith(b"data: "):
                 assert self.stream is not None
                 self.stream.content(at)
 

@@ -60,8 +60,8 @@ def test_the_sim_command_serves_from_several_processes_and_stops_them_all() -> N
         first = proc.stdout.readline()  # type: ignore[union-attr]
         assert "(seed 0, 2 processes)" in first
         base_url = first.split(" at ")[1].split()[0]
-        listed = subprocess.run(["ps", "-ww", "-o", "pid=,args=", "--ppid", str(proc.pid)], capture_output=True, text=True,
-                                check=True).stdout.splitlines()
+        listed = subprocess.run(["ps", "-ww", "-o", "pid=,args=", "--ppid", str(proc.pid)], capture_output=True,
+                                text=True, check=True).stdout.splitlines()
         children = [int(line.split()[0]) for line in listed if "spawn_main" in line]
         assert len(children) == 2  # the two servers (multiprocessing's resource tracker aside)
         with urllib.request.urlopen(base_url + "/models", timeout=BOUND_S) as r:

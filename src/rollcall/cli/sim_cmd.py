@@ -143,7 +143,8 @@ def _serve_workers(fleet: Any, host: str, port: int, seed: int | None, workers: 
                 with asyncio.Runner(loop_factory=new_event_loop) as runner:
                     runner.run(stop.until_stopped(asyncio.Event().wait()))
         except (OSError, RuntimeError) as exc:
-            raise click.ClickException(f"cannot serve on {host}:{port}: {getattr(exc, 'strerror', None) or exc}") from None
+            why = getattr(exc, "strerror", None) or exc
+            raise click.ClickException(f"cannot serve on {host}:{port}: {why}") from None
         except Abandoned:
             pass
     click.echo("rollcall sim: stopped", err=True)

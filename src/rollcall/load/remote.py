@@ -189,7 +189,8 @@ class RemoteExecutor:
             p = pending.pop((stage, shard), None)
             if p is None:
                 return []
-            return [lost_summary(p.plan, sent=p.sent, received=p.received, failure=f"{handle.name}: shard failed: {text}")]
+            why = f"{handle.name}: shard failed: {text}"
+            return [lost_summary(p.plan, sent=p.sent, received=p.received, failure=why)]
         if verb == "dead":
             handle.alive = False
             if handle in self.gone:

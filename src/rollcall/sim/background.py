@@ -72,8 +72,8 @@ def run_sim_in_thread(
         thread.join(STOP_TIMEOUT_S)
 
 
-def _serve_in_child(models: dict, fleet_seed: int, seed: int | None, host: str, port: int, conn,  # type: ignore[no-untyped-def, type-arg]
-                    worker: int = 0, workers: int = 1) -> None:
+def _serve_in_child(models: dict, fleet_seed: int, seed: int | None, host: str,  # type: ignore[no-untyped-def, type-arg]
+                    port: int, conn, worker: int = 0, workers: int = 1) -> None:
     """The child process: serve until SIGTERM, telling the parent the base URL (or the error)."""
     from ..app import new_event_loop
     from .server import SimServer
