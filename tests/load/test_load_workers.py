@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
+import re
 import signal
 
 import pytest
@@ -185,3 +186,17 @@ def test_the_cli_splits_over_workers_and_says_when_ray_is_missing(tmp_path, sim_
     assert proc.stderr.strip().splitlines()[-1] == ("rollcall: error: --ray: Ray is not installed; install it with: "
                                                      "pip install 'rollcall[ray]'")
     assert "Traceback" not in proc.stderr
+
+
+async def test_a_worker_that_cannot_build_its_target_stops_the_run_before_it_starts() -> None:
+    from rollcall.load.remote import WorkerError
+
+    recipe = TargetRecipe(ref="http://127.0.0.1:9/v1", kind="no-such-kind", model="m", connection=Connection(4))
+    executor = ProcessExecutor(recipe, FixedPrompt("hi").spec(), 2)
+    with pytest.raises(WorkerError, match=r"^worker [12] \(pid \d+\) could not start: SpecError: --kind: "
+                                          r"'no-such-kind' cannot be given a base URL") as raised:
+        await executor.start()
+    assert executor.handles == []
+    pid = int(re.search(r"pid (\d+)", str(raised.value)).group(1))
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)  # ended and reaped
