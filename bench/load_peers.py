@@ -193,7 +193,8 @@ def _report(streams: list[_Stream], warmup: int, out: str) -> None:
         "ok": len(ok), "failed": len(measured) - len(ok),
         "streams_per_s": len(ok) / (end - start) if end > start else 0.0,
         "ttft_s": _summary([s.first - s.sent for s in ok]),  # type: ignore[operator]
-        "ttft_error_s": _summary([s.first - s.sent - s.truth for s in ok if s.truth is not None]),  # type: ignore[operator]
+        "ttft_error_s": _summary([s.first - s.sent - s.truth  # type: ignore[operator]
+                                  for s in ok if s.truth is not None]),
         "itl_s": _summary([g for s in ok for g in s.gaps]),
         "truth_ttft_s": sorted(set(truth))[:5],
     }
@@ -491,8 +492,9 @@ tok.decoder = decoders.ByteLevel()
 tok.train_from_iterator(corpus * 20, trainers.BpeTrainer(vocab_size=400, special_tokens=["<|endoftext|>"],
                                                            initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
 tok.save(os.path.join(out, "tokenizer.json"))
-json.dump({"tokenizer_class": "PreTrainedTokenizerFast", "model_max_length": 1000000,
-           "eos_token": "<|endoftext|>", "bos_token": "<|endoftext|>"}, open(os.path.join(out, "tokenizer_config.json"), "w"))
+config = {"tokenizer_class": "PreTrainedTokenizerFast", "model_max_length": 1000000,
+          "eos_token": "<|endoftext|>", "bos_token": "<|endoftext|>"}
+json.dump(config, open(os.path.join(out, "tokenizer_config.json"), "w"))
 json.dump({"model_type": "gpt2"}, open(os.path.join(out, "config.json"), "w"))
 """
 
@@ -543,22 +545,38 @@ def table(results: list[dict[str, Any]]) -> str:
                          f"{r['error'].splitlines()[0][:60]} | | | | | |")
             continue
         te, ie = r.get("ttft_error_ms") or {}, r.get("itl_error_ms") or {}
-        lines.append(f"| {r['server']} | {r['client']} | {r['concurrency']} | {fmt(r['streams_per_s'])} | "
-                     f"{fmt(r['cpu_ms_per_stream'], '.2f')} | {fmt(te.get('p50'), '.1f')} | {fmt(te.get('p99'), '.1f')} | "
-                     f"{fmt(ie.get('p50'), '.1f')} | {r['ok']}/{r['ok'] + r['failed']} |")
+        cells = [r["server"], r["client"], r["concurrency"], fmt(r["streams_per_s"]),
+                 fmt(r["cpu_ms_per_stream"], ".2f"), fmt(te.get("p50"), ".1f"), fmt(te.get("p99"), ".1f"),
+                 fmt(ie.get("p50"), ".1f"),
+                 f"{r['ok']}/{r['ok'] + r['failed']}"]
+        lines.append("| " + " | ".join(str(c) for c in cells) + " |")
     return "\n".join(lines)
 
 
+ROUND_KEYS = ("streams_per_s", "cpu_ms_per_stream", "ttft_error_ms", "itl_error_ms")
+
+
 def median_of(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """One row from several rounds: the medians of what the table shows, every round kept."""
     good = [r for r in rounds if "error" not in r]
     if not good:
         return rounds[0]
     best = dict(good[len(good) // 2])
+    best["rounds"] = [{k: r.get(k) for k in ROUND_KEYS} for r in good]
+    return with_medians(best)
+
+
+def with_medians(row: dict[str, Any]) -> dict[str, Any]:
+    rounds = row.get("rounds") or []
+    if not rounds:
+        return row
     for key in ("streams_per_s", "cpu_ms_per_stream"):
-        best[key] = statistics.median(r[key] for r in good)
-    best["rounds"] = [{k: r.get(k) for k in ("streams_per_s", "cpu_ms_per_stream", "ttft_error_ms", "itl_error_ms")}
-                      for r in good]
-    return best
+        row[key] = statistics.median(r[key] for r in rounds)
+    for key in ("ttft_error_ms", "itl_error_ms"):
+        if rounds[0].get(key):
+            row[key] = {p: statistics.median(r[key][p] for r in rounds) if all(r[key][p] is not None for r in rounds)
+                        else None for p in ("p50", "p99")}
+    return row
 
 
 def main() -> None:
@@ -572,6 +590,7 @@ def main() -> None:
     parser.add_argument("--clients", default=",".join(c.name for c in CLIENTS))
     parser.add_argument("--servers", default="nginx,sim")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "load_peers.json")
+    parser.add_argument("--table", type=Path, metavar="JSON", help="print the table of a saved run and exit")
     parser.add_argument("--client", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--model", help=argparse.SUPPRESS)
@@ -579,6 +598,10 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     _raise_fd_limit()
+    if args.table:
+        saved = json.loads(args.table.read_text())
+        print(table([with_medians(r) for r in saved["results"]]))
+        return
     if args.client:  # a hand-written client, in its own process
         c = int(args.concurrency)
         entry = _raw_main if args.client == "raw" else _aiohttp_main

@@ -132,3 +132,21 @@ async def test_a_two_node_cluster_loses_a_node_mid_stage_and_goes_on(sim_url: st
     finally:
         ray.shutdown()
         cluster.shutdown()
+
+
+def test_the_cli_runs_its_workers_on_a_new_local_ray(tmp_path, sim_url: str, keep_sigterm: None) -> None:
+    import json
+    import subprocess
+    import sys
+
+    from g4f_env import offline_g4f_env
+
+    env = {**offline_g4f_env(tmp_path), "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_USAGE_STATS_ENABLED": "0"}
+    proc = subprocess.run([sys.executable, "-m", "rollcall", "load", sim_url, "-m", "quick", "--rate", "40", "-n", "12",
+                           "--no-store", "--json", "-", "--ray", "local", "--workers", "2"],
+                          capture_output=True, text=True, env=env, timeout=120, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert (doc["settings"]["executor"], doc["settings"]["workers"], doc["settings"]["nodes"]) == ("ray", 2, 1)
+    assert doc["stages"][0]["ok"] == 12 and doc["stages"][0]["shards"] == 2
+    assert "Traceback" not in proc.stderr

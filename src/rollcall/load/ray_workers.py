@@ -174,6 +174,7 @@ class RayExecutor(RemoteExecutor):
         self.nodes: list[str] = []
         self.bad_nodes: set[str] = set()  # where an actor died: not used again in this run
         self._prompts_ref: Any = None
+        self._actor_class: Any = None
 
     def connect(self) -> None:
         """Connect to (or start) Ray, synchronously: before any signal handlers of our own are set,
@@ -219,8 +220,9 @@ class RayExecutor(RemoteExecutor):
             if not choices:
                 raise WorkerError("no Ray node is left")
             node = self.nodes[index] = choices[index % len(choices)]
-        actor_class = ray.remote(num_cpus=0, max_restarts=0, max_task_retries=0)(LoadActor)
-        actor = actor_class.options(
+        if self._actor_class is None:  # made once per run: Ray exports a class each time it is made
+            self._actor_class = ray.remote(num_cpus=0, max_restarts=0, max_task_retries=0)(LoadActor)
+        actor = self._actor_class.options(
             scheduling_strategy=NodeAffinitySchedulingStrategy(node_id=node, soft=False),
             name=None,
         ).remote()
