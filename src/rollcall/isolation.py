@@ -475,6 +475,15 @@ async def call_off_loop(fn: Callable[[], T]) -> T:
     return await future
 
 
+def _interpreter_helpers() -> set[int]:
+    """Processes Python itself keeps for this one, not ours to end: multiprocessing's resource
+    tracker exits with us, and killed (when `main()` runs inside a longer-lived program, e.g. a
+    test run) the program's next spawned process warns that resources may leak."""
+    tracker = sys.modules.get("multiprocessing.resource_tracker")
+    pid = getattr(getattr(tracker, "_resource_tracker", None), "_pid", None)
+    return {pid} if isinstance(pid, int) else set()
+
+
 def _descendants(root: int) -> list[int]:
     """Process ids below `root`, read from /proc (Linux); [] where /proc is not available."""
     import os
@@ -520,7 +529,8 @@ def reap_children(grace_s: float = 0.5) -> int:
     import os
     import signal
 
-    pids = _descendants(os.getpid())
+    spared = _interpreter_helpers()
+    pids = [pid for pid in _descendants(os.getpid()) if pid not in spared]
     for sig in (signal.SIGTERM, signal.SIGKILL):
         alive = []
         for pid in pids:
