@@ -223,9 +223,12 @@ def run(ctx: click.Context, target_ref: str, **o: Any) -> int:
       rollcall load groq -m llama-3.1-8b-instant --concurrency 1,8,32,128 --requests 200
       rollcall load local --rate 1,5,20 --duration 60s --slo ttft=0.5,tpot=0.05 -o html:load.html
       rollcall load http://127.0.0.1:8000/v1 -m my-model --rate 50 --input-tokens 512 --max-tokens 128
+      rollcall load http://10.0.0.5:8000/v1 -m my-model --rate 100,200 --duration 60s --ray auto
 
     A stage whose client fell behind (sends 10 ms late at p99, or the event loop 50 ms late) is
-    flagged "client-bound: numbers unreliable".
+    flagged "client-bound: numbers unreliable". A stage runs in --workers processes (default:
+    the cores) or on Ray actors (--ray); a worker that dies loses its requests in flight, which
+    are counted as lost, and the stage is flagged.
     """
     from ..load.spec import SpecError
     from ..targets.base import DEFAULT_PROMPT
