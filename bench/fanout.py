@@ -24,7 +24,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from rollcall import Content, G4FTarget, Runner
+from rollcall import Content, G4FTarget, ProbeSettings, Runner
 from rollcall.app import new_event_loop
 
 
@@ -71,7 +71,7 @@ def measure(kind: str, n: int) -> dict:
         targets = [G4FTarget(g4f_provider(i, d)) for i, d in enumerate(lats)]
     else:
         targets = [PlainTarget(i, d) for i, d in enumerate(lats)]
-    runner = Runner(targets, timeout_s=30, concurrency=n)
+    runner = Runner(targets, settings=ProbeSettings(timeout_s=30, concurrency=n))
     start = time.perf_counter()
     with asyncio.Runner(loop_factory=new_event_loop) as loop_runner:
         run = loop_runner.run(runner.run())

@@ -171,6 +171,7 @@ async def run_rollcall(url: str, requests: int, concurrency: int) -> dict[str, A
     from rollcall.http import HttpClient
     from rollcall.probe import run_probe
     from rollcall.runner import Runner
+    from rollcall.settings import ProbeSettings
     from rollcall.targets.base import ProbeRequest
     from rollcall.targets.openai import OpenAITarget
 
@@ -180,7 +181,8 @@ async def run_rollcall(url: str, requests: int, concurrency: int) -> dict[str, A
     targets = [OpenAITarget(f"t{i}", url, models=("sim",), client=client) for i in range(concurrency)]
     for _ in range(WARMUP):
         await run_probe(targets[0], ProbeRequest(model="sim"), timeout_s=120)
-    runner = Runner(targets, timeout_s=120, concurrency=concurrency, repeat=requests // concurrency)
+    runner = Runner(targets, settings=ProbeSettings(timeout_s=120, concurrency=concurrency,
+                                                    repeat=requests // concurrency))
     cpu = _cpu_s()
     run = await runner.run()
     cpu = _cpu_s() - cpu

@@ -41,6 +41,7 @@ from rich.console import Console
 from rich.table import Table
 
 from rollcall.models import ErrorKind, ProbeResult, RunResult
+from rollcall.models import RunInfo
 from rollcall.store import StoreSink, open_store
 from rollcall.store.queries import diff_runs, history, iso, parse_since
 from rollcall.store.render import history_table
@@ -93,8 +94,8 @@ def bench_backend(name: str, location: str, n_results: int, n_targets: int, n_tr
             # are alive at once (100k live results would make the garbage collector the story).
             run = make_run(i, n_runs, n_targets, rnd, now)
             t0 = time.perf_counter()
-            sink = StoreSink(store, site=f"site-{rnd.randint(1, 3)}", prompt=run.prompt, settings=run.settings)
-            sink.start(run.id, len(run.results))
+            sink = StoreSink(store, site=f"site-{rnd.randint(1, 3)}")
+            sink.start(RunInfo.of(run))
             for r in run.results:
                 sink.result(r)
             sink.finish(run)
@@ -110,7 +111,7 @@ def bench_backend(name: str, location: str, n_results: int, n_targets: int, n_tr
         n_trickle = len(trickle.results)
         sink = StoreSink(store, site="trickle", max_batch=1)
         t0 = time.perf_counter()
-        sink.start(trickle.id, n_trickle)
+        sink.start(RunInfo.of(trickle))
         for r in trickle.results:
             sink.result(r)
         sink.finish(trickle)

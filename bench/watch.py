@@ -36,6 +36,7 @@ from rich.console import Console
 from rich.table import Table
 
 from rollcall.http import HttpClient
+from rollcall.settings import ProbeSettings
 from rollcall.sim import Behaviour, Fleet, run_sim_in_process
 from rollcall.store import open_store
 from rollcall.targets.openai import OpenAITarget
@@ -94,7 +95,7 @@ def bench(rounds: int, n_targets: int, location: str) -> dict[str, Any]:
             targets=targets, site="bench", store=store, reopen=lambda: open_store(location), rounds=rounds, seed=1,
             settings=WatchSettings(every_s=0.001, thresholds=Thresholds(2, 2), remind_s=0, keep_s=0,
                                    alerts=(AlertSpec("webhook", f"http://127.0.0.1:{hook.server_port}/hook"),)),
-            runner_options={"timeout_s": 10.0}, quiet=True, on_round=on_round,
+            probe=ProbeSettings(timeout_s=10.0), quiet=True, on_round=on_round,
         )
         samples["start"] = {"rss_mib": rss_mib(), "fds": open_fds()}
         started = time.perf_counter()

@@ -1,21 +1,21 @@
 """Shared pieces of the load tests (tests/load/, tests/store/): a simulator fixture, scripted
-targets whose events carry exact arrival stamps, hand-made records and whole documents.
+targets whose events carry exact arrival stamps (rollcall.testing), hand-made records and whole
+documents.
 
 A module that needs the simulator imports the fixture: `from load_helpers import sim_url`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pytest
 
 from rollcall.load.record import RequestRecord
 from rollcall.sim import Behaviour, Fault, Fleet, run_sim_in_thread
-from rollcall.targets.base import Content, Event, ProbeRequest, Started
+from rollcall.targets.base import Content
+from rollcall.testing import ScriptedTarget
 
 FLEET = Fleet({
     "quick": Behaviour(ttft_s=0.02, tokens_per_s=1000, answer_tokens=8),
@@ -34,35 +34,11 @@ def sim_url() -> Iterator[str]:
         yield base_url
 
 
-class Scripted:
+def Scripted(script: Sequence[tuple[float, Any]], *, error: BaseException | None = None,  # noqa: N802
+             hang: bool = False) -> ScriptedTarget:
     """A target that plays `script`: (seconds after the call began, event) pairs, each delivered at
     that offset and stamped with it exactly; then raises `error` or hangs when asked to."""
-
-    name = "scripted"
-    kind = "fake"
-    models = ("",)
-
-    def __init__(self, script: Sequence[tuple[float, Any]], *, error: BaseException | None = None,
-                 hang: bool = False) -> None:
-        self.script = list(script)
-        self.error = error
-        self.hang = hang
-
-    async def stream(self, request: ProbeRequest) -> AsyncIterator[Event]:
-        began = time.perf_counter()
-        yield Started(at=began)  # makes the send time exactly `began`
-        for offset, event in self.script:
-            delay = began + offset - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)  # arrive when stamped: E2E is then real time
-            yield type(event)(*[getattr(event, f) for f in event.__dataclass_fields__ if f != "at"], at=began + offset)
-        if self.error is not None:
-            raise self.error
-        if self.hang:
-            await asyncio.sleep(3600)
-
-    async def aclose(self) -> None:
-        pass
+    return ScriptedTarget(models=("",), script=script, error=error, hang=hang, kind="fake")
 
 
 def content(*offsets: float, text: str = "tok ") -> list[tuple[float, Content]]:

@@ -10,24 +10,13 @@ import time
 
 import pytest
 
-from rollcall import Content, ErrorKind, Headers, Runner
+from rollcall import ErrorKind, ProbeSettings, Runner
 from rollcall.app import execute
+from rollcall.testing import ScriptedTarget
 
 
-class Target:
-    kind = "fake"
-
-    def __init__(self, name: str, *, hang: bool = False) -> None:
-        self.name, self.hang, self.models = name, hang, ("m",)
-
-    async def stream(self, request):
-        yield Headers(200)
-        if self.hang:
-            await asyncio.Event().wait()
-        yield Content(f"hello from {self.name}")
-
-    async def aclose(self) -> None:
-        pass
+def Target(name: str, *, hang: bool = False) -> ScriptedTarget:  # noqa: N802
+    return ScriptedTarget(name, answer=f"hello from {name}", hang=hang, usage=False)
 
 
 class Recorder:
@@ -38,8 +27,8 @@ class Recorder:
         self.on_result, self.on_finish = on_result, on_finish
         self.finished = None
 
-    def start(self, run_id: str, planned: int) -> None:
-        pass
+    def start(self, info) -> None:
+        self.info = info
 
     def result(self, result) -> None:
         if self.on_result is not None:
@@ -55,9 +44,10 @@ class Recorder:
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_a_stop_signal_keeps_what_finished_and_every_sink_gets_the_run(sig: int) -> None:
     before = signal.getsignal(sig)
-    runner = Runner([Target("quick"), Target("stuck", hang=True)], timeout_s=600)
     trigger, report = Recorder(None, on_result=sig), Recorder("json:run.json")
-    execution = execute(runner, [trigger, report])
+    runner = Runner([Target("quick"), Target("stuck", hang=True)], settings=ProbeSettings(timeout_s=600),
+                    sinks=[trigger, report])
+    execution = execute(runner)
     assert execution.interrupted and execution.signum == sig and execution.exit_status == 128 + sig
     assert execution.abandoned == ()
     run = report.finished
@@ -67,13 +57,18 @@ def test_a_stop_signal_keeps_what_finished_and_every_sink_gets_the_run(sig: int)
 
 
 def test_a_run_without_signals_is_not_interrupted() -> None:
-    execution = execute(Runner([Target("quick")], timeout_s=60), [Recorder("json:x")])
+    sink = Recorder("json:x")
+    settings = ProbeSettings(timeout_s=60, prompt="are you there?")
+    execution = execute(Runner([Target("quick")], settings=settings, sinks=[sink]))
     assert not execution.interrupted and execution.signum is None and execution.exit_status is None
     assert execution.run.complete
+    # Sinks learn the run from start(): its id, prompt, typed settings and planned targets.
+    info = sink.info
+    assert (info.id, info.prompt, info.settings, info.planned) == (execution.run.id, "are you there?", settings, 1)
+    assert [(t.name, t.kind, t.models) for t in info.targets] == [("quick", "scripted", ("m",))]
 
 
 def test_signals_while_finishing_are_noticed_then_abandon_naming_what_is_left(capfd) -> None:
-    runner = Runner([Target("quick"), Target("stuck", hang=True)], timeout_s=600)
     sinks = [
         Recorder("the history (h.db)", on_result=signal.SIGTERM),  # 1st: stop probing
         Recorder(None, on_finish=signal.SIGINT),                     # 2nd: noticed, finishing goes on
@@ -81,7 +76,8 @@ def test_signals_while_finishing_are_noticed_then_abandon_naming_what_is_left(ca
         Recorder("html:run.html", on_finish=signal.SIGINT),          # 3rd: abandon from here
         Recorder("csv:run.csv"),
     ]
-    execution = execute(runner, sinks)
+    runner = Runner([Target("quick"), Target("stuck", hang=True)], settings=ProbeSettings(timeout_s=600), sinks=sinks)
+    execution = execute(runner)
     assert execution.signum == signal.SIGTERM and execution.exit_status == 143
     assert execution.abandoned == ("html:run.html", "csv:run.csv")
     assert [s.finished is not None for s in sinks] == [True, True, True, False, False]

@@ -14,6 +14,7 @@ from g4f_env import offline_g4f_env
 from rollcall.checks import apply, expect_regex, max_total
 from rollcall.models import ErrorKind, ProbeResult
 from rollcall.runner import Runner
+from rollcall.settings import ProbeSettings
 from rollcall.sim import Behaviour, Fleet, run_sim_in_thread
 from rollcall.targets.openai import OpenAITarget
 
@@ -52,7 +53,7 @@ def sim_url():
 @pytest.mark.timeout(60)  # on a `re` that holds the GIL this run never ends
 async def test_a_stuck_check_neither_blocks_other_probes_nor_outlives_the_deadline(sim_url):
     target = OpenAITarget("sim", sim_url, models=("hostile", "slow-hello"))
-    run = await Runner([target], timeout_s=2, checks=[expect_regex(CATASTROPHIC)]).run()
+    run = await Runner([target], settings=ProbeSettings(timeout_s=2), checks=[expect_regex(CATASTROPHIC)]).run()
     by = {r.model: r for r in run.results}
     # The slow answer arrives while the hostile check is matching: it is still measured and passes.
     assert by["slow-hello"].ok, by["slow-hello"].error

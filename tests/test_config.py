@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from rollcall.config import ConfigError, default_config_path, load_config, parse_config
-from rollcall.plan import G4FFlags, build_plan
+from rollcall.plan import SelectionError, build_plan
 from rollcall.redact import redact
-from rollcall.targets.g4f import SelectionError
+from rollcall.settings import ProbeSettings
 
 EXAMPLE = """
 [defaults]
@@ -33,12 +33,13 @@ exclude = ["Gemini"]
 def test_the_issue_example(monkeypatch):
     monkeypatch.setenv("OPENROUTER_API_KEY", "sk-or-v1-secretsecretsecret")
     config = parse_config(EXAMPLE, "rollcall.toml")
-    assert config.defaults.timeout == 20.0 and config.defaults.prompt == "Hello, are you GPT 3.5?"
+    assert config.defaults == {"timeout_s": 20.0, "prompt": "Hello, are you GPT 3.5?"}
     openrouter, g4f = config.targets
-    assert openrouter.api_key == "sk-or-v1-secretsecretsecret"
+    assert openrouter.values["api_key"] == "sk-or-v1-secretsecretsecret"
     assert openrouter.models == ("meta-llama/llama-3.3-70b-instruct:free", "qwen/qwen3-14b:free")
-    assert openrouter.headers == {"X-Title": "rollcall"}
-    assert g4f.providers == () and g4f.exclude == ("Gemini",)
+    assert openrouter.values["headers"] == {"X-Title": "rollcall"}
+    assert g4f.values["providers"] == ("*",) and g4f.values["exclude"] == ("Gemini",)
+    assert g4f.values["include_auth"] is False  # every field of its kind, defaults filled in
     # The key from the environment is a registered secret: scrubbed from anything shown.
     assert redact("failed with key sk-or-v1-secretsecretsecret") == "failed with key ***"
 
@@ -46,11 +47,12 @@ def test_the_issue_example(monkeypatch):
 def test_plan_makes_one_probe_per_model_and_flags_win(monkeypatch):
     monkeypatch.setenv("OPENROUTER_API_KEY", "k" * 20)
     config = parse_config(EXAMPLE, "rollcall.toml")
-    plan = build_plan(config, flags=G4FFlags(providers=("fake_providers:Answering",)))
+    plan = build_plan(config, flags={"providers": ("fake_providers:Answering",)})
     names = [t.name for t in plan.targets]
     assert names == ["openrouter", "Answering"]  # -p replaced the g4f entry's registry sweep
     assert plan.targets[0].models == config.targets[0].models
-    plan = build_plan(config, flags=G4FFlags(providers=("fake_providers:Answering",)), model="m1", only=["openrouter"])
+    plan = build_plan(config, flags={"providers": ("fake_providers:Answering",)}, settings=ProbeSettings(model="m1"),
+                      only=["openrouter"])
     assert [(t.name, t.models) for t in plan.targets] == [("openrouter", ("m1",)), ("Answering", ("m1",))]
 
 
@@ -67,7 +69,14 @@ def test_unknown_target_filter():
         ("[defaults]\ntimout = 5", "unknown field 'timout' (did you mean 'timeout'?)"),
         ("[defaults]\ntimeout = 'soon'", "field 'timeout': 'soon' is not a duration (use e.g. 30s, 5m, 1h, 7d)"),
         ("[[target]]\nkind = 'openai'", "[[target]] #1: field 'name' is required"),
-        ("[[target]]\nname = 'x'\nkind = 'grpc'", "target 'x': field 'kind' must be one of g4f, openai"),
+        ("[[target]]\nname = 'x'\nkind = 'grpc'", "target 'x': field 'kind' must be one of g4f, openai, got 'grpc'"),
+        ("[[target]]\nname = 'x'\nkind = 'opnai'", "must be one of g4f, openai, got 'opnai' (did you mean 'openai'?)"),
+        ("[[target]]\nname = 'x'\nkind = 'openai'", "target 'x': field 'base_url' is required"),
+        ("[[target]]\nname = 'x'\nkind = 'openai'\nbase_url = 'http://a'\nmodels = []", "must not be empty"),
+        ("[[target]]\nname = 'x'\nkind = 'openai'\nbase_url = 'http://a'\nheaders = { a = 1 }",
+         "field 'headers' must map names to strings"),
+        ("[[target]]\nname = 'x'\nkind = 'openai'\nbase_url = 'http://a'\napi_key = 5",
+         "field 'api_key' must be a string, got a int"),  # a secret's value is never quoted
         ("[[target]]\nname = 'x'\nkind = 'openai'\nbase_url = 'ftp://a'", "target 'x': field 'base_url' must be an http"),
         ("[[target]]\nname = 'x'\nkind = 'openai'\nbase_url = 'http://a'\nmodels = 'one'", "field 'models' must be a list"),
         ("[[target]]\nname = 'x'\nkind = 'openai'\nbase_url = 'http://a'\nstream = 'yes'", "field 'stream' must be true or false"),
@@ -127,13 +136,15 @@ def test_defaults_numbers_are_checked_by_the_shared_parsers(line, message):
 
 def test_durations_in_the_config_take_units():
     config = parse_config('[defaults]\ntimeout = "2m"\nmax_ttft = "1.5s"\nconnect_timeout = 3\n', "c.toml")
-    assert (config.defaults.timeout, config.defaults.max_ttft, config.defaults.connect_timeout) == (120.0, 1.5, 3.0)
+    assert config.defaults == {"timeout_s": 120.0, "max_ttft_s": 1.5, "connect_timeout_s": 3.0}
+    settings = ProbeSettings.resolve({"max_ttft_s": 9.0}, config.defaults, {"timeout_s": 3.0})
+    assert (settings.timeout_s, settings.max_ttft_s) == (120.0, 9.0)  # flag > config > command default
 
 
 def test_a_byte_order_mark_is_not_an_error(tmp_path):
     path = tmp_path / "bom.toml"
     path.write_bytes(b"\xef\xbb\xbf[defaults]\ntimeout = 5\n")
-    assert load_config(path).defaults.timeout == 5.0
+    assert load_config(path).defaults == {"timeout_s": 5.0}
 
 
 @pytest.mark.parametrize("text, message", [

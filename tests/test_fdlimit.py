@@ -62,10 +62,10 @@ def test_a_hard_limit_too_low_caps_concurrency_and_says_so_once(tmp_path, sim_ur
 
 RUNNER_WITHOUT_CAP = """
 import asyncio, collections, json, sys
-from rollcall import HttpClient, OpenAITarget, Runner
+from rollcall import HttpClient, OpenAITarget, ProbeSettings, Runner
 models = [f"m{i:03d}" for i in range(600)]
 target = OpenAITarget("sim", sys.argv[1], models=models, client=HttpClient(limit=600))
-run = asyncio.run(Runner([target], timeout_s=60, concurrency=600).run())
+run = asyncio.run(Runner([target], settings=ProbeSettings(timeout_s=60, concurrency=600)).run())
 print(json.dumps(collections.Counter(f"{r.error_kind}: {r.error}" for r in run.results)))
 """
 

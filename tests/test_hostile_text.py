@@ -23,8 +23,10 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from rich.console import Console, RenderableType
 
-from rollcall import Content, ErrorKind, Headers, ProbeResult, RunResult, Skipped
+from rollcall import ErrorKind, ProbeResult, ProbeSettings, RunInfo, RunResult, Skipped
 from rollcall.cli import list_cmd
+from rollcall.kinds import g4f as g4f_kind
+from rollcall.kinds.http import endpoint_listing
 from rollcall.live import LiveView
 from rollcall.reports import csv as csv_report
 from rollcall.reports import html as html_report
@@ -38,6 +40,7 @@ from rollcall.store.base import Outcome, RunRecord
 from rollcall.store.queries import diff_runs, history
 from rollcall.store.render import diff_report, history_table, runs_table
 from rollcall.targets.g4f import ProviderInfo
+from rollcall.testing import ScriptedTarget
 
 # Each is at most 48 characters once shown, so it fits the narrowest column whole.
 SAMPLES = {
@@ -109,7 +112,7 @@ def test_live_lines_and_the_final_report(color: bool) -> None:
                       color_system="truecolor" if color else None, highlight=False)
     run = hostile_run()
     view = LiveView(console)
-    view.start(run.id, len(run.results))
+    view.start(RunInfo.of(run))
     for r in run.results:
         view.result(r)
     view.finish(run)
@@ -169,27 +172,11 @@ def test_list_tables_and_not_loaded_lines() -> None:
     endpoints = [{"target": s, "base_url": s, "models": ["llama [free]", s], "error": None} for s in samples]
     endpoints += [{"target": f"e{i}", "base_url": "http://h/v1", "models": None, "error": s}
                   for i, s in enumerate(samples)]
-    for renderable in (list_cmd.providers_table(infos), list_cmd.not_loaded([Skipped(s, s) for s in samples]),
-                       list_cmd.endpoints_table(endpoints)):
+    endpoints_table = list_cmd.listing_table(endpoint_listing("openai", "endpoints", endpoints))
+    for renderable in (list_cmd.listing_table(g4f_kind.listing(infos)),
+                       list_cmd.not_loaded([Skipped(s, s) for s in samples]), endpoints_table):
         assert_shows(render(renderable))
-    assert "llama [free], " in render(list_cmd.endpoints_table(endpoints))
-
-
-class Answering:
-    """An in-process target that answers `text`."""
-
-    kind = "fake"
-    models = ("m",)
-
-    def __init__(self, name: str, text: str) -> None:
-        self.name, self.text = name, text
-
-    async def stream(self, request: Any) -> Any:
-        yield Headers(200)
-        yield Content(self.text)
-
-    async def aclose(self) -> None:
-        pass
+    assert "llama [free], " in render(endpoints_table)
 
 
 async def test_warnings_that_quote_an_exception_are_shown_literally(capsys: pytest.CaptureFixture[str]) -> None:
@@ -199,11 +186,12 @@ async def test_warnings_that_quote_an_exception_are_shown_literally(capsys: pyte
         raise RuntimeError(f"cannot show {result.text}")
 
     class BrokenSink:
-        def start(self, run_id: str, planned: int) -> None:
+        def start(self, info: RunInfo) -> None:
             raise ValueError(hostile)
 
-    Fanout([BrokenSink()]).start("r", 1)
-    run = await Runner([Answering("t", hostile)], timeout_s=5, on_result=consumer).run()
+    Fanout([BrokenSink()]).start(RunInfo.of(hostile_run()))
+    target = ScriptedTarget("t", answer=hostile, usage=False)
+    run = await Runner([target], settings=ProbeSettings(timeout_s=5), on_result=consumer).run()
     assert run.results[0].text == hostile
     err = capsys.readouterr().err
     assert err.count("rollcall: warning:") == 2
@@ -301,10 +289,11 @@ def _terminal_views(run: RunResult, word: str, text: str) -> list[RenderableType
         runs_table([record]),
         history_table(history([outcome], by_site=True), now=dt.datetime.now(dt.UTC), title="h", by_site=True),
         diff_report(diff_runs(record, run.results[:1], record, run.results[1:])),
-        list_cmd.providers_table([info]),
+        list_cmd.listing_table(g4f_kind.listing([info])),
         list_cmd.not_loaded(list(run.skipped)),
-        list_cmd.endpoints_table([{"target": text, "base_url": text, "models": [text], "error": None},
-                                  {"target": text, "base_url": text, "models": None, "error": text}]),
+        list_cmd.listing_table(endpoint_listing("openai", text, [
+            {"target": text, "base_url": text, "models": [text], "error": None},
+            {"target": text, "base_url": text, "models": None, "error": text}])),
     ]
 
 

@@ -174,8 +174,8 @@ def test_run_then_report_runs_history_diff_list(setup, tmp_path: Path, terminal:
     history = safe(rollcall("history", "--store", store, "--by-site", env=env).stdout)
     assert shown(TARGET) in history and shown(SITE) in history and "llama [free]" in history
 
-    # A second run in which every answer fails its check: diff shows them newly failing (exit 1).
-    rollcall("run", "-c", str(config), "--store", store, "--site", SITE, "--expect", "^never$", "-q", env=env)
+    # A second run in which every answer fails its check (exit 1): diff shows them newly failing (exit 1).
+    rollcall("run", "-c", str(config), "--store", store, "--site", SITE, "--expect", "^never$", "-q", env=env, code=1)
     diff = safe(rollcall("diff", "--store", store, env=env, code=1).stdout)
     assert "Newly failing (2)" in diff and f"{shown(TARGET)}" in diff and shown(SITE) in diff
     assert f"{one_line(TARGET)} [llama [free]]" in diff or not wide

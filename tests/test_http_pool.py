@@ -18,8 +18,9 @@ from raw_http import Request, serve_raw
 
 from rollcall.http import HttpClient
 from rollcall.runner import Runner
-from rollcall.targets.base import Content
+from rollcall.settings import ProbeSettings
 from rollcall.targets.openai import OpenAITarget
+from rollcall.testing import ScriptedTarget
 
 INJECTED = "INJECTED"
 
@@ -62,21 +63,9 @@ def serve() -> Iterator:
         yield lambda handler, **kw: stack.enter_context(serve_raw(handler, **kw))
 
 
-class Slow:
+def Slow(name: str = "slow", seconds: float = 0.3) -> ScriptedTarget:  # noqa: N802
     """Another target (in-loop) that keeps the only concurrency slot for a moment."""
-
-    kind = "custom"
-    models = ("",)
-
-    def __init__(self, name: str = "slow", seconds: float = 0.3) -> None:
-        self.name, self.seconds = name, seconds
-
-    async def stream(self, request):
-        await asyncio.sleep(self.seconds)
-        yield Content("slow answer")
-
-    async def aclose(self) -> None:
-        return None
+    return ScriptedTarget(name, models=("",), delay_s=seconds, answer="slow answer", status=None, usage=False)
 
 
 def answers(run) -> dict[tuple[str, int], str]:
@@ -90,7 +79,7 @@ async def test_the_next_repeat_does_not_read_an_injected_response(serve, stream)
     server = serve(injecting(stream))
     client = HttpClient()
     a = OpenAITarget("a", server.url(), client=client, stream=stream)
-    run = await Runner([a, Slow()], repeat=2, concurrency=1, timeout_s=5).run()
+    run = await Runner([a, Slow()], settings=ProbeSettings(repeat=2, concurrency=1, timeout_s=5)).run()
     got = answers(run)
     assert INJECTED not in got[("a", 1)] and INJECTED not in got[("a", 2)], got
     assert got[("a", 2)].startswith("answer 2 on connection 2")  # a fresh connection
@@ -102,7 +91,7 @@ async def test_another_target_on_the_same_server_does_not_read_it(serve, stream)
     client = HttpClient()
     a = OpenAITarget("a", server.url(), client=client, stream=stream)
     b = OpenAITarget("b", server.url(), client=client, stream=stream)
-    run = await Runner([a, Slow(), b], concurrency=1, timeout_s=5).run()
+    run = await Runner([a, Slow(), b], settings=ProbeSettings(concurrency=1, timeout_s=5)).run()
     got = answers(run)
     assert got[("a", 1)] == "answer 1 on connection 1"
     assert got[("b", 1)] == "answer 2 on connection 2", got
@@ -115,7 +104,7 @@ async def test_bytes_the_loop_has_not_read_yet_are_seen_before_reuse(serve, stre
     server = serve(injecting(stream, inject=0.02))
     client = HttpClient()
     a = OpenAITarget("a", server.url(), client=client, stream=stream)
-    run = await Runner([a], repeat=2, timeout_s=5, on_result=lambda _r: time.sleep(0.3)).run()
+    run = await Runner([a], settings=ProbeSettings(repeat=2, timeout_s=5), on_result=lambda _r: time.sleep(0.3)).run()
     got = answers(run)
     assert got[("a", 2)] == "answer 2 on connection 2", got
 
@@ -125,7 +114,7 @@ async def test_an_extra_response_in_the_same_write(serve, stream):
     server = serve(injecting(stream, inject=0))
     client = HttpClient()
     a = OpenAITarget("a", server.url(), client=client, stream=stream)
-    run = await Runner([a, Slow()], repeat=3, concurrency=1, timeout_s=5).run()
+    run = await Runner([a, Slow()], settings=ProbeSettings(repeat=3, concurrency=1, timeout_s=5)).run()
     assert all(INJECTED not in text for text in answers(run).values()), answers(run)
 
 
@@ -135,7 +124,7 @@ async def test_clean_connections_are_still_kept_alive(serve, stream):
     client = HttpClient()
     a = OpenAITarget("a", server.url(), client=client, stream=stream)
     b = OpenAITarget("b", server.url(), client=client, stream=stream)
-    run = await Runner([a, Slow(seconds=0.05), b], repeat=3, concurrency=1, timeout_s=5).run()
+    run = await Runner([a, Slow(seconds=0.05), b], settings=ProbeSettings(repeat=3, concurrency=1, timeout_s=5)).run()
     assert all(r.ok for r in run.results), answers(run)
     assert server.connections == 1  # six requests, one connection
 
@@ -144,7 +133,7 @@ async def test_targets_of_different_origins_never_share_a_connection(serve):
     server = serve(injecting(True, inject=None), hosts=("127.0.0.1", "127.0.0.2"))
     client = HttpClient()
     one, two = (OpenAITarget(f"t{i}", server.url(host), client=client) for i, host in enumerate(server.hosts))
-    run = await Runner([one, two], repeat=3, concurrency=1, timeout_s=5).run()
+    run = await Runner([one, two], settings=ProbeSettings(repeat=3, concurrency=1, timeout_s=5)).run()
     assert all(r.ok for r in run.results), answers(run)
     hosts_by_connection: dict[int, set[str]] = {}
     for request in server.requests:

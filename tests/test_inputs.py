@@ -15,6 +15,7 @@ import pytest
 from g4f_env import offline_g4f_env
 
 from rollcall.inputs import is_unicode, parse_count, parse_number, too_deep
+from rollcall.settings import ProbeSettings
 
 
 def test_counts_and_numbers():
@@ -35,8 +36,8 @@ def test_library_deadlines_refuse_what_is_not_a_finite_positive_number():
     assert is_finite_positive(0.5) and is_finite_positive(3)
     assert not any(is_finite_positive(v) for v in (0, -1, math.nan, math.inf, 10**400, True, "5", None))
     for bad in (math.nan, math.inf, 10**400):
-        with pytest.raises(ValueError, match="timeout must be a finite number of seconds above 0"):
-            Runner([], timeout_s=bad)
+        with pytest.raises(ValueError, match="^timeout_s: .*(finite|longer than 100 years)"):
+            Runner([], settings=ProbeSettings(timeout_s=bad))
 
 
 def test_too_deep_names_where_without_recursing():

@@ -8,7 +8,8 @@ import time
 import fake_providers as fp
 import pytest
 
-from rollcall import ErrorKind, G4FTarget, Runner
+from rollcall import ErrorKind, G4FTarget, ProbeSettings, Runner
+from rollcall.testing import ScriptedTarget
 
 DEADLINE_S = 1.0
 # Generous bound for "the run ended at about the deadline", far below any hang.
@@ -16,7 +17,7 @@ RUN_BOUND_S = DEADLINE_S + 4.0
 
 
 async def run_with_good_neighbour(bad, timeout_s=DEADLINE_S):
-    runner = Runner([G4FTarget(bad), G4FTarget(fp.Answering)], timeout_s=timeout_s)
+    runner = Runner([G4FTarget(bad), G4FTarget(fp.Answering)], settings=ProbeSettings(timeout_s=timeout_s))
     start = time.perf_counter()
     run = await runner.run()
     elapsed = time.perf_counter() - start
@@ -63,7 +64,7 @@ async def test_endless_stream_keeps_what_arrived():
 
 
 async def test_output_cap_stops_an_endless_stream():
-    runner = Runner([G4FTarget(fp.SyncYieldsForever)], timeout_s=10, max_output_chars=200)
+    runner = Runner([G4FTarget(fp.SyncYieldsForever)], settings=ProbeSettings(timeout_s=10), max_output_chars=200)
     run = await runner.run()
     (r,) = run.results
     assert r.error_kind is ErrorKind.BAD_RESPONSE and "cap of 200" in r.error
@@ -147,27 +148,12 @@ async def test_str_subclass_chunks_arrive_as_plain_text():
     assert bad_result.output_tokens == 2 and good.ok
 
 
-class _InLoop:
-    """A library user's in-loop target raising `exc` (its stream runs on our loop)."""
-
-    kind = "custom"
-    models = ("",)
-
-    def __init__(self, name, exc):
-        self.name, self.exc = name, exc
-
-    async def stream(self, request):
-        raise self.exc()
-        yield  # pragma: no cover
-
-    async def aclose(self):
-        return None
-
-
 @pytest.mark.parametrize("exc, name", [(fp.StrStallsError, "StrStallsError"), (fp.StrRaisesError, "StrRaisesError"),
                                        (fp.MetaNameError, "MetaNameError")], ids=["stalls", "raises", "metaclass"])
 async def test_in_loop_targets_raising_hostile_exceptions(exc, name):
-    runner = Runner([_InLoop("mine", exc), G4FTarget(fp.Answering)], timeout_s=DEADLINE_S)
+    # A library user's in-loop target raising `exc` (its stream runs on our loop).
+    mine = ScriptedTarget("mine", models=("",), status=None, error=exc())
+    runner = Runner([mine, G4FTarget(fp.Answering)], settings=ProbeSettings(timeout_s=DEADLINE_S))
     run = await runner.run()
     by = {r.target: r for r in run.results}
     assert by["mine"].error_kind is ErrorKind.PROVIDER_ERROR

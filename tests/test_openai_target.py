@@ -20,6 +20,7 @@ from rollcall.http import HttpClient, parse_retry_after
 from rollcall.models import ErrorKind, ProbeResult
 from rollcall.probe import run_probe
 from rollcall.runner import Runner
+from rollcall.settings import ProbeSettings
 from rollcall.targets.base import Content, Headers, ProbeError, ProbeRequest, Target, Usage
 from rollcall.targets.openai import OpenAITarget
 
@@ -619,7 +620,7 @@ async def test_runner_classifies_every_fault_side_by_side(server: Fake) -> None:
         "never": ErrorKind.TIMEOUT, "trickle": ErrorKind.TIMEOUT,
     }
     targets = [target(server, f, client=client, stream=f != "non_streaming") for f in expected]
-    run = await asyncio.wait_for(Runner(targets, prompt="hi", timeout_s=3, concurrency=8).run(), 30)
+    run = await asyncio.wait_for(Runner(targets, settings=ProbeSettings(prompt="hi", timeout_s=3, concurrency=8)).run(), 30)
     got = {r.target: r.error_kind for r in run.results}
     assert got == expected
     assert client.closed  # the runner closed every target, and so the shared client

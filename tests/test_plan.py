@@ -10,8 +10,7 @@ import pytest
 from g4f_env import offline_g4f_env
 
 from rollcall.config import parse_config
-from rollcall.plan import G4FFlags, build_plan
-from rollcall.targets.g4f import SelectionError
+from rollcall.plan import SelectionError, build_plan
 
 SKIPPED_ONLY = """
 [[target]]
@@ -43,7 +42,7 @@ def test_a_config_without_targets_probes_nothing():
 
 def test_named_providers_are_still_probed_beside_skipped_targets():
     plan = build_plan(parse_config(SKIPPED_ONLY, "rollcall.toml"),
-                      flags=G4FFlags(providers=("fake_providers:Answering",)))
+                      flags={"providers": ("fake_providers:Answering",)})
     assert [t.name for t in plan.targets] == ["Answering"]
     assert [s.name for s in plan.skipped] == ["groq"]
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from test_reports_common import BIG, HOSTILE, hostile_run
 
-from rollcall.models import ErrorKind, ProbeResult
+from rollcall.models import ErrorKind, ProbeResult, RunInfo
 from rollcall.reports import jsonl
 
 # A tiny program: a Runner over two in-process targets, JSON Lines to PATH ("-" = stdout).
@@ -25,6 +25,7 @@ PROGRAM = textwrap.dedent(
     from rollcall.app import execute
     from rollcall.reports.jsonl import JsonlSink
     from rollcall.runner import Runner
+    from rollcall.settings import ProbeSettings
     from rollcall.targets.base import Content
 
     path, gate = sys.argv[1], sys.argv[2]
@@ -44,8 +45,9 @@ PROGRAM = textwrap.dedent(
         async def aclose(self):
             pass
 
-    runner = Runner([Target("Quick", False), Target("Gated", True)], timeout_s=120)
-    execute(runner, [JsonlSink(path)])
+    runner = Runner([Target("Quick", False), Target("Gated", True)], settings=ProbeSettings(timeout_s=120),
+                    sinks=[JsonlSink(path)])
+    execute(runner)
     """
 )
 
@@ -96,7 +98,7 @@ def test_sink_writes_each_result_before_the_next_arrives(tmp_path: Path) -> None
     path = tmp_path / "out.jsonl"
     run = hostile_run()
     sink = jsonl.JsonlSink(str(path))
-    sink.start(run.id, len(run.results))
+    sink.start(RunInfo.of(run))
     for i, result in enumerate(run.results[:3], start=1):
         sink.result(result)
         # Read back through a separate handle: the line is on disk now, not in a buffer.
@@ -112,7 +114,7 @@ def test_finish_writes_only_what_was_not_streamed_even_for_equal_results(tmp_pat
     cancelled = ProbeResult(target="t", kind="k", model="m", ok=False, error_kind=ErrorKind.CANCELLED)
     run = hostile_run(results=(same, same, cancelled))
     sink = jsonl.JsonlSink(str(path))
-    sink.start(run.id, 3)
+    sink.start(RunInfo.of(run))
     sink.result(same)
     sink.finish(run)
     lines = path.read_text(encoding="utf-8").splitlines()

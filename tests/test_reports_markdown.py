@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 from test_reports_common import hostile_run, repeat_run
 
-from rollcall.models import ErrorKind, ProbeResult
+from rollcall.models import ErrorKind, ProbeResult, RunResult, TargetInfo
 from rollcall.reports import markdown
 
 # A cell boundary is a "|" not escaped by a backslash.
@@ -57,12 +58,12 @@ def test_cell_escapes_pipes_newlines_and_markdown() -> None:
 
 
 def test_links_are_http_only_and_cannot_break_out() -> None:
-    run = hostile_run()
-    text = markdown.dumps(run, links={
-        "Fast.Provider": "https://fast.example/chat?a=1&b=(2)",
-        "Unicode💬": "javascript:alert(1)",
-        "Failing-auth": "https://x.example/a b|c",
-    })
+    links = {"Fast.Provider": "https://fast.example/chat?a=1&b=(2)", "Unicode💬": "javascript:alert(1)",
+             "Failing-auth": "https://x.example/a b|c"}
+    run = dataclasses.replace(hostile_run(), targets=tuple(TargetInfo(n, "g4f", ("m",), link) for n, link in
+                                                           links.items()))
+    text = markdown.dumps(run)
+    assert markdown.dumps(RunResult.from_dict(run.to_dict())) == text  # the links travel in the document
     assert "[Fast.Provider](https://fast.example/chat?a=1&b=%282%29)" in text
     assert "javascript:" not in text
     assert "[Failing-auth](https://x.example/a%20b%7Cc)" in text

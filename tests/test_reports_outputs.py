@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import stat
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 from test_reports_common import hostile_run
 
-from rollcall.models import ProbeResult
+from rollcall.models import ProbeResult, RunInfo, TargetInfo
 from rollcall.reports import json as json_report
 from rollcall.reports import outputs
 from rollcall.reports.jsonl import JsonlSink
@@ -135,12 +136,12 @@ def test_new_file_mode_follows_umask_and_existing_mode_is_kept(tmp_path: Path) -
 
 
 def test_make_sinks_stream_jsonl_and_write_the_rest_at_finish(tmp_path: Path) -> None:
-    run = hostile_run()
+    run = dataclasses.replace(hostile_run(), targets=(TargetInfo("Fast.Provider", "g4f", link="https://fast.example"),))
     specs = [f"jsonl:{tmp_path}/r.jsonl", f"md:{tmp_path}/r.md", f"junit:{tmp_path}/r.xml"]
-    sinks = outputs.make_sinks(specs, links={"Fast.Provider": "https://fast.example"})
+    sinks = outputs.make_sinks(specs)
     assert isinstance(sinks[0], JsonlSink) and all(isinstance(s, outputs.ReportSink) for s in sinks[1:])
     for sink in sinks:
-        sink.start(run.id, len(run.results))
+        sink.start(RunInfo.of(run))
     for result in run.results[:2]:
         for sink in sinks:
             sink.result(result)

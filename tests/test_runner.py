@@ -6,48 +6,15 @@ import asyncio
 
 import pytest
 
-from rollcall import Content, ErrorKind, Headers, ProbeError, Runner, Usage
+from rollcall import ErrorKind, ProbeError, ProbeSettings, Runner
 from rollcall.checks import Requirements, expect_regex, max_total
-
-
-class ScriptedTarget:
-    """An in-process target: waits, then streams words (or raises)."""
-
-    kind = "fake"
-
-    def __init__(self, name, *, delay=0.0, words=("hi",), models=("m",), error=None, gate=None):
-        self.name, self.delay, self.words, self.models, self.error, self.gate = name, delay, words, models, error, gate
-        self.active = 0
-        self.max_active = 0
-        self.calls = 0
-        self.closed = False
-
-    async def stream(self, request):
-        self.calls += 1
-        ScriptedTarget.running.append(self.name)
-        try:
-            yield Headers(200)
-            if self.gate is not None:
-                await self.gate.wait()
-            await asyncio.sleep(self.delay)
-            if self.error:
-                raise self.error
-            for word in self.words:
-                yield Content(word)
-            yield Usage(completion_tokens=len(self.words))
-        finally:
-            ScriptedTarget.running.remove(self.name)
-
-    async def aclose(self):
-        self.closed = True
-
-    running: list[str] = []
+from rollcall.testing import ScriptedTarget
 
 
 async def test_all_targets_run_concurrently_and_results_arrive_as_they_finish():
     seen = []
-    targets = [ScriptedTarget("slow", delay=0.3), ScriptedTarget("fast", delay=0.0)]
-    run = await Runner(targets, timeout_s=5, on_result=lambda r: seen.append(r.target)).run()
+    targets = [ScriptedTarget("slow", delay_s=0.3), ScriptedTarget("fast", delay_s=0.0)]
+    run = await Runner(targets, settings=ProbeSettings(timeout_s=5), on_result=lambda r: seen.append(r.target)).run()
     assert seen == ["fast", "slow"]
     assert run.ok_count == 2 and run.complete
     assert all(t.closed for t in targets)
@@ -58,7 +25,7 @@ async def test_all_targets_run_concurrently_and_results_arrive_as_they_finish():
 async def test_concurrency_bound_and_queue_time_is_measured_apart():
     gate = asyncio.Event()
     targets = [ScriptedTarget(f"t{i}", gate=gate) for i in range(5)]
-    runner = Runner(targets, timeout_s=5, concurrency=2)
+    runner = Runner(targets, settings=ProbeSettings(timeout_s=5, concurrency=2))
     task = asyncio.ensure_future(runner.run())
     for _ in range(100):
         await asyncio.sleep(0.01)
@@ -75,7 +42,7 @@ async def test_concurrency_bound_and_queue_time_is_measured_apart():
 
 async def test_models_and_repeats_make_one_result_each_with_stats():
     target = ScriptedTarget("multi", models=("a", "b"))
-    run = await Runner([target], timeout_s=5, repeat=3).run()
+    run = await Runner([target], settings=ProbeSettings(timeout_s=5, repeat=3)).run()
     assert len(run.results) == 6 and target.calls == 6
     assert sorted({(r.model, r.attempt) for r in run.results}) == [(m, a) for m in "ab" for a in (1, 2, 3)]
     stats = {s.model: s for s in run.stats()}
@@ -84,7 +51,8 @@ async def test_models_and_repeats_make_one_result_each_with_stats():
 
 
 async def test_deadline_per_probe():
-    run = await Runner([ScriptedTarget("hang", delay=60), ScriptedTarget("ok")], timeout_s=0.3).run()
+    run = await Runner([ScriptedTarget("hang", delay_s=60), ScriptedTarget("ok")],
+                       settings=ProbeSettings(timeout_s=0.3)).run()
     by = {r.target: r for r in run.results}
     assert by["hang"].error_kind is ErrorKind.TIMEOUT and by["hang"].status == 200
     assert by["hang"].headers_s is not None and by["hang"].ttft_s is None
@@ -93,14 +61,14 @@ async def test_deadline_per_probe():
 
 async def test_probe_errors_keep_status_and_retry_after():
     error = ProbeError(ErrorKind.RATE_LIMIT, "429 Too Many Requests", status=429, retry_after_s=12.0)
-    run = await Runner([ScriptedTarget("limited", error=error)], timeout_s=5).run()
+    run = await Runner([ScriptedTarget("limited", error=error)], settings=ProbeSettings(timeout_s=5)).run()
     (r,) = run.results
     assert r.error_kind is ErrorKind.RATE_LIMIT and r.status == 429 and r.retry_after_s == 12.0
 
 
 async def test_checks_turn_ok_into_check_failed():
-    targets = [ScriptedTarget("yes", words=("I am GPT",)), ScriptedTarget("no", words=("Nope",))]
-    run = await Runner(targets, timeout_s=5, checks=[expect_regex("gpt"), max_total(30)]).run()
+    targets = [ScriptedTarget("yes", answer=("I am GPT",)), ScriptedTarget("no", answer=("Nope",))]
+    run = await Runner(targets, settings=ProbeSettings(timeout_s=5), checks=[expect_regex("gpt"), max_total(30)]).run()
     by = {r.target: r for r in run.results}
     assert by["yes"].ok
     assert by["no"].error_kind is ErrorKind.CHECK_FAILED and "does not match" in by["no"].error
@@ -112,7 +80,8 @@ def test_bad_regex_is_a_clear_error():
 
 
 async def test_requirements():
-    run = await Runner([ScriptedTarget("up"), ScriptedTarget("down", error=RuntimeError("x"))], timeout_s=5).run()
+    run = await Runner([ScriptedTarget("up"), ScriptedTarget("down", error=RuntimeError("x"))],
+                       settings=ProbeSettings(timeout_s=5)).run()
     assert Requirements(("UP",), 1).unmet(run) == []
     assert Requirements(("down",), 0).unmet(run) == ["required target down did not answer"]
     assert Requirements(("ghost",), 3).unmet(run) == [
@@ -122,7 +91,7 @@ async def test_requirements():
 
 
 async def test_interrupted_run_keeps_finished_results_and_marks_the_rest_cancelled():
-    runner = Runner([ScriptedTarget("done"), ScriptedTarget("stuck", delay=60)], timeout_s=120)
+    runner = Runner([ScriptedTarget("done"), ScriptedTarget("stuck", delay_s=60)], settings=ProbeSettings(timeout_s=120))
     task = asyncio.ensure_future(runner.run())
     while not runner.results:
         await asyncio.sleep(0.01)
@@ -140,37 +109,33 @@ async def test_a_failing_consumer_does_not_lose_results(capsys):
     def broken(_result):
         raise OSError("disk full")
 
-    run = await Runner([ScriptedTarget("a"), ScriptedTarget("b")], timeout_s=5, on_result=broken).run()
+    run = await Runner([ScriptedTarget("a"), ScriptedTarget("b")], settings=ProbeSettings(timeout_s=5), on_result=broken).run()
     assert run.ok_count == 2
     assert "disk full" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("kwargs", [{"timeout_s": 0}, {"concurrency": 0}, {"repeat": 0}])
+@pytest.mark.parametrize("kwargs", [{"timeout_s": 0}, {"concurrency": 0}, {"repeat": 0}, {"timeout_s": "soon"}])
 def test_invalid_settings(kwargs):
-    with pytest.raises(ValueError):
-        Runner([], **kwargs)
+    with pytest.raises(ValueError, match=f"^{next(iter(kwargs))}"):
+        ProbeSettings(**kwargs)
+    with pytest.raises(TypeError, match="settings must be a ProbeSettings"):
+        Runner([], settings=kwargs)
 
 
-class SlowDispatch:
-    """A target whose call really starts 0.2 s late (like waiting for a worker thread)."""
-
-    name, kind, models = "dispatch", "fake", ("m",)
-
-    async def stream(self, request):
-        import time
-
-        from rollcall import Started
-
-        await asyncio.sleep(0.2)
-        yield Started(at=time.perf_counter())
-        yield Content("hi")
-
-    async def aclose(self):
-        return None
+async def test_the_settings_checks_are_applied_and_recorded():
+    settings = ProbeSettings(timeout_s=5, expect="gpt", max_total_s=30)
+    run = await Runner([ScriptedTarget("yes", answer="I am GPT"), ScriptedTarget("no", answer="Nope")],
+                       settings=settings).run()
+    assert {r.target: r.error_kind for r in run.results} == {"yes": None, "no": ErrorKind.CHECK_FAILED}
+    assert run.settings is settings and run.to_dict()["run"]["settings"]["expect"] == "gpt"
+    # A failed check is an unmet requirement (exit 1), named with the first answer that failed.
+    assert Requirements.of(settings).unmet(run) == [
+        "1 answer(s) failed a check; first: no [m]: CheckFailed: answer does not match /gpt/"]
 
 
 async def test_dispatch_delay_counts_as_queue_time_not_latency():
-    run = await Runner([SlowDispatch()], timeout_s=5).run()
+    target = ScriptedTarget("dispatch", dispatch_s=0.2, status=None, usage=False)
+    run = await Runner([target], settings=ProbeSettings(timeout_s=5)).run()
     (r,) = run.results
     assert r.queue_s >= 0.2
     assert r.total_s < r.queue_s  # the provider itself answered at once
@@ -179,7 +144,7 @@ async def test_dispatch_delay_counts_as_queue_time_not_latency():
 async def test_long_answers_are_counted_whole_but_kept_bounded():
     from rollcall.probe import KEEP_TEXT_CHARS
 
-    target = ScriptedTarget("long", words=("x" * 1000,) * 300)
-    (r,) = (await Runner([target], timeout_s=5).run()).results
+    target = ScriptedTarget("long", answer=("x" * 1000,) * 300)
+    (r,) = (await Runner([target], settings=ProbeSettings(timeout_s=5)).run()).results
     assert r.ok and r.output_chars == 300_000
     assert len(r.text) == KEEP_TEXT_CHARS

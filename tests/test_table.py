@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rollcall import ErrorKind, ProbeResult, RunResult, Skipped
+from rollcall import ErrorKind, ProbeResult, RunInfo, RunResult, Skipped
 from rollcall.live import LiveView
 from rollcall.reports.table import full_report, result_line
 
@@ -39,7 +39,7 @@ def test_full_report_sorted_fastest_first_with_failures_grouped(console):
 def test_repeat_table_and_quiet_view(console):
     run = run_with([OK, OK, BAD], settings={"repeat": 2})
     view = LiveView(console, quiet=True)
-    view.start("r", 3)
+    view.start(RunInfo.of(run))
     view.result(OK)
     view.finish(run)
     out = console.file.getvalue()

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .models import RunResult
 from .runner import Runner
-from .sinks import Fanout, Sink
 from .stop import Abandoned, StopSignals, exit_status
 
 
@@ -48,16 +46,15 @@ class Execution:
         return exit_status(signal.SIGINT) if self.interrupted else None  # a bare KeyboardInterrupt
 
 
-def execute(runner: Runner, sinks: Iterable[Sink] = (), *, stop: StopSignals | None = None) -> Execution:
-    """Run to the end, or until a stop signal; sinks see every result and the final run. A
-    failing sink is reported without stopping the run or the other sinks."""
-    fanout = Fanout(sinks)
-    runner.on_result = fanout.result
+def execute(runner: Runner, *, stop: StopSignals | None = None) -> Execution:
+    """Run to the end, or until a stop signal; the runner's sinks see every result and the final
+    run. A failing sink is reported without stopping the run or the other sinks."""
+    fanout = runner.sinks
     run: RunResult | None = None
     interrupted = False
     with stop if stop is not None else StopSignals() as signals:
         try:
-            fanout.start(runner.id, runner.planned)
+            runner.start_sinks()
             try:
                 with asyncio.Runner(loop_factory=new_event_loop) as loop_runner:
                     run = loop_runner.run(signals.until_stopped(runner.run()))
@@ -66,7 +63,7 @@ def execute(runner: Runner, sinks: Iterable[Sink] = (), *, stop: StopSignals | N
             if run is None:
                 interrupted = True
                 run = runner.snapshot(complete=False)
-            fanout.finish(run)
+            runner.finish(run)
         except Abandoned:
             interrupted = True
             if run is None:

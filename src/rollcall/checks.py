@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .models import ErrorKind, ProbeResult, RunResult
+from .settings import ProbeSettings
 
 Check = Callable[[ProbeResult], str | None]  # returns why the answer fails, or None
 MIN_CHECK_S = 0.05  # what a bounded check gets when the probe used up (almost) all its deadline
@@ -45,7 +46,7 @@ class _Regex(BoundedCheck):
         try:
             self.compiled = regex.compile(pattern, regex.IGNORECASE)
         except (regex.error, OverflowError, RecursionError) as exc:
-            raise ValueError(f"--expect {pattern!r} is not a valid regular expression: {exc}") from None
+            raise ValueError(f"{pattern!r} is not a valid regular expression: {exc}") from None
         self.pattern = pattern
 
     def __call__(self, result: ProbeResult, deadline: float | None = None) -> str | None:
@@ -159,15 +160,34 @@ def _failed(result: ProbeResult, reason: str) -> ProbeResult:
     return dataclasses.replace(result, ok=False, error_kind=ErrorKind.CHECK_FAILED, error=f"CheckFailed: {reason}")
 
 
+def from_settings(settings: ProbeSettings) -> list[Check]:
+    """The answer checks a run's settings ask for (--expect, --max-total, --max-ttft)."""
+    return combine([
+        expect_regex(settings.expect) if settings.expect else None,
+        max_total(settings.max_total_s) if settings.max_total_s else None,
+        max_ttft(settings.max_ttft_s) if settings.max_ttft_s else None,
+    ])
+
+
 @dataclass(frozen=True, slots=True)
 class Requirements:
-    """What must hold for exit code 0: named targets answered, at least N answered."""
+    """What must hold for exit code 0: named targets answered, at least N answered, and no
+    answer failed a check the run was given (--expect, --max-ttft, --max-total)."""
 
     require: tuple[str, ...] = ()
     min_ok: int = 0
 
+    @classmethod
+    def of(cls, settings: ProbeSettings) -> Requirements:
+        return cls(settings.require, settings.min_ok)
+
     def unmet(self, run: RunResult) -> list[str]:
         problems = []
+        failed = [r for r in run.results if r.error_kind == ErrorKind.CHECK_FAILED]
+        if failed:
+            first = failed[0]
+            problems.append(f"{len(failed)} answer(s) failed a check; first: {first.target} [{first.model or 'default'}]"
+                            f": {first.error}")
         ok_targets = {r.target.lower() for r in run.results if r.ok}
         probed = {r.target.lower() for r in run.results}
         for name in self.require:

@@ -23,6 +23,7 @@ from .models import ProbeResult
 from .probe import run_probe
 from .runner import Runner
 from .safetext import visible
+from .settings import ProbeSettings
 from .targets.base import DEFAULT_PROMPT, ProbeRequest
 from .targets.g4f import G4FTarget, select_providers
 from .timing import log_time_async
@@ -57,7 +58,8 @@ async def create_async(provider: type, *, timeout_s: float = DEFAULT_TIMEOUT_S) 
 async def run_async(*, timeout_s: float = DEFAULT_TIMEOUT_S, providers: list[type] | None = None) -> str:
     """Probe every working provider at once (printing each as it finishes); returns the summary line."""
     chosen = [p for p in (providers if providers is not None else get_providers()) if getattr(p, "working", False)]
-    runner = Runner([G4FTarget(p) for p in chosen], prompt=DEFAULT_PROMPT, timeout_s=timeout_s, on_result=_print_result)
+    runner = Runner([G4FTarget(p) for p in chosen], settings=ProbeSettings(timeout_s=timeout_s),
+                    on_result=_print_result)
     run = await runner.run()
     return run.summary_line()
 

@@ -17,14 +17,15 @@
     providers = ["*"]
     exclude = ["Gemini"]
 
-`${VAR}` in any string is replaced from the environment; an unset variable is an error naming it,
-or skips the target when the target says `optional = true`. Values read this way for `api_key`
-and `headers` are registered as secrets, so they are scrubbed from every output.
+`[defaults]` is checked against rollcall.settings.ProbeSettings' declarations, a target's fields
+against its kind's (rollcall.kinds): nothing here knows a kind. `${VAR}` in any string is replaced
+from the environment; an unset variable is an error naming it, or skips the target when the target
+says `optional = true`. A kind's secret fields are registered as secrets (a string always, the
+values of a table that came from the environment), so they are scrubbed from every output.
 """
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import tomllib
@@ -34,10 +35,13 @@ from pathlib import Path
 from typing import Any
 
 from . import inputs
-from .durations import parse_duration
+from .kinds.base import TargetConfig
 from .models import Skipped
 from .redact import register_secret
-from .urls import check_base_url
+from .settings import TEXT, TEXTS, ProbeSettings, after_field, check_type, suggest
+
+__all__ = ["CONFIG_ENV", "Config", "ConfigError", "TargetConfig", "default_config_path", "expand_env",
+           "load_config", "parse_config"]
 
 CONFIG_ENV = "ROLLCALL_CONFIG"
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -48,6 +52,11 @@ EXTENSION_FIELDS: dict[str, dict[str, tuple[type, ...]]] = {
     "defaults": {"slo": (dict,)},
     "target": {"every": (str, int, float), "slo": (dict,)},
 }
+MAX_CONFIG_BYTES = 4 << 20  # a config is a page or two; this bounds what `-c /dev/zero` costs
+MAX_DEPTH = 32  # tables and arrays inside each other; TOML's own parser recurses per level
+# The fields of every [[target]], whatever its kind.
+_COMMON: dict[str, tuple[type, ...]] = {"name": (str,), "kind": (str,), "optional": (bool,), "model": (str,),
+                                        "models": (list,), **EXTENSION_FIELDS["target"]}
 
 
 class ConfigError(ValueError):
@@ -55,69 +64,15 @@ class ConfigError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
-class Defaults:
-    timeout: float | None = None
-    prompt: str | None = None
-    concurrency: int | None = None
-    repeat: int | None = None
-    expect: str | None = None
-    max_ttft: float | None = None
-    max_total: float | None = None
-    require: tuple[str, ...] = ()
-    min_ok: int | None = None
-    connect_timeout: float | None = None
-    first_byte_timeout: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class TargetConfig:
-    name: str
-    kind: str
-    # openai
-    base_url: str = ""
-    api_key: str | None = None
-    models: tuple[str, ...] = ("",)
-    headers: Mapping[str, str] = field(default_factory=dict)
-    stream: bool = True
-    extra_body: Mapping[str, Any] = field(default_factory=dict)
-    # g4f
-    providers: tuple[str, ...] = ()
-    exclude: tuple[str, ...] = ()
-    all_providers: bool = False
-    include_auth: bool = False
-    include_extra: bool = False
-    model: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class Config:
     path: str
-    defaults: Defaults = field(default_factory=Defaults)
+    # What [defaults] sets, as ProbeSettings values by field name ({"timeout_s": 20.0, ...}).
+    defaults: Mapping[str, Any] = field(default_factory=dict)
     targets: tuple[TargetConfig, ...] = ()
     skipped: tuple[Skipped, ...] = ()
     # As written (variables not yet expanded): {"watch": {...}, "alert": [...], "push": [...],
     # "defaults": {"slo": ...}, "targets": {name: {"every": ..., "slo": ...}}}.
     extensions: Mapping[str, Any] = field(default_factory=dict)
-
-
-# Durations and counts are checked by their parsers (rollcall.durations, rollcall.inputs), which
-# name the forms they accept: seconds or "30s", "5m", "1h".
-_DURATIONS = ("timeout", "max_ttft", "max_total", "connect_timeout", "first_byte_timeout")
-_COUNTS = {"concurrency": (1, inputs.MAX_CONCURRENCY), "repeat": (1, inputs.MAX_REPEAT), "min_ok": (0, inputs.MAX_COUNT)}
-_ANY = (int, float, str, bool, list, dict)
-_DEFAULT_TYPES: dict[str, tuple[type, ...]] = {
-    "prompt": (str,), "expect": (str,), "require": (list,),
-    **{key: _ANY for key in (*_DURATIONS, *_COUNTS)}, **EXTENSION_FIELDS["defaults"],
-}
-MAX_CONFIG_BYTES = 4 << 20  # a config is a page or two; this bounds what `-c /dev/zero` costs
-MAX_DEPTH = 32  # tables and arrays inside each other; TOML's own parser recurses per level
-_COMMON = {"name": (str,), "kind": (str,), "optional": (bool,), **EXTENSION_FIELDS["target"]}
-_KIND_FIELDS: dict[str, dict[str, tuple[type, ...]]] = {
-    "openai": {**_COMMON, "base_url": (str,), "api_key": (str,), "models": (list,), "model": (str,),
-               "headers": (dict,), "stream": (bool,), "extra_body": (dict,)},
-    "g4f": {**_COMMON, "providers": (list,), "exclude": (list,), "all_providers": (bool,),
-            "include_auth": (bool,), "include_extra": (bool,), "model": (str,)},
-}
 
 
 def default_config_path() -> Path | None:
@@ -130,33 +85,6 @@ def default_config_path() -> Path | None:
         if candidate.is_file():
             return candidate
     return None
-
-
-def _suggest(key: str, allowed: list[str]) -> str:
-    close = difflib.get_close_matches(key, allowed, n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
-_SECRET_FIELDS = frozenset({"api_key", "headers"})
-
-
-def _type_name(types: tuple[type, ...]) -> str:
-    names = {int: "a whole number", float: "a number", str: "a string", bool: "true or false",
-             list: "a list", dict: "a table"}
-    return " or ".join(dict.fromkeys(names[t] for t in types))
-
-
-def _check_types(where: str, table: Mapping[str, Any], allowed: dict[str, tuple[type, ...]]) -> None:
-    for key, value in table.items():
-        if key not in allowed:
-            raise ConfigError(f"{where}: unknown field {key!r}{_suggest(key, list(allowed))}; "
-                              f"known fields: {', '.join(sorted(allowed))}")
-        types = allowed[key]
-        ok = isinstance(value, types) and not (isinstance(value, bool) and bool not in types)
-        if not ok:
-            # A key or header given with the wrong type is still a secret: name its type only.
-            got = f"a {type(value).__name__}" if key in _SECRET_FIELDS else repr(value)
-            raise ConfigError(f"{where}: field {key!r} must be {_type_name(types)}, got {got}")
 
 
 class _MissingVar(Exception):
@@ -194,81 +122,82 @@ def expand_env(value: Any, where: str) -> Any:
         raise ConfigError(f"{where}: {exc}") from None
 
 
-def _str_list(where: str, key: str, value: list[Any]) -> tuple[str, ...]:
-    if not all(isinstance(v, str) for v in value):
-        raise ConfigError(f"{where}: field {key!r} must be a list of strings, got {value!r}")
-    return tuple(value)
-
-
-def _parse_defaults(where: str, table: Any) -> Defaults:
+def _parse_defaults(where: str, table: Any) -> dict[str, Any]:
     if not isinstance(table, dict):
         raise ConfigError(f"{where}: [defaults] must be a table")
-    here = f"{where}: [defaults]"
-    _check_types(here, table, _DEFAULT_TYPES)
-    if "prompt" in table and not table["prompt"].strip():
-        raise ConfigError(f"{here}: field 'prompt' must not be empty")
-    values = {k: v for k, v in table.items() if k not in EXTENSION_FIELDS["defaults"]}
-    if "require" in values:
-        values["require"] = _str_list(here, "require", values["require"])
-    for key in _DURATIONS:
-        if key in values:
-            try:
-                values[key] = parse_duration(values[key], None, allow_zero=False)
-            except ValueError as exc:
-                raise ConfigError(f"{here}: field {key!r}: {exc}") from None
-    for key, (low, high) in _COUNTS.items():
-        if key in values:
-            try:
-                values[key] = inputs.parse_count(values[key], minimum=low, maximum=high)
-            except ValueError as exc:
-                raise ConfigError(f"{here}: field {key!r} {exc}") from None
-    return Defaults(**values)
+    try:
+        return ProbeSettings.from_table(f"{where}: [defaults]", table, others=EXTENSION_FIELDS["defaults"])
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def _register_secrets(raw: Any, value: Any) -> None:
+    """A secret field's value: a string is a secret; in a table or list, what came from the
+    environment is (a header `X-Title = "rollcall"` is no secret, `"${TOKEN}"` is)."""
+    if isinstance(value, str):
+        register_secret(value)
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            if isinstance(item, str) and (not isinstance(raw, Mapping) or raw.get(key) != item):
+                register_secret(item)
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            if isinstance(item, str) and (not isinstance(raw, list) or i >= len(raw) or raw[i] != item):
+                register_secret(item)
 
 
 def _parse_target(where: str, index: int, raw: Any) -> TargetConfig:
+    from .kinds import KindError, registry
+
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: [[target]] #{index} must be a table")
     name = raw.get("name")
     if not isinstance(name, str) or not name.strip():
         raise ConfigError(f"{where}: [[target]] #{index}: field 'name' is required (a non-empty string)")
     here = f"{where}: target {name!r}"
-    kind = raw.get("kind")
-    if not isinstance(kind, str) or kind not in _KIND_FIELDS:
-        raise ConfigError(f"{here}: field 'kind' must be one of {', '.join(sorted(_KIND_FIELDS))}, got {kind!r}")
-    _check_types(here, raw, _KIND_FIELDS[kind])
+    try:
+        kind = registry().get(raw.get("kind"))  # type: ignore[arg-type]
+    except KindError as exc:
+        raise ConfigError(f"{here}: field 'kind'{after_field(str(exc))}") from None
+    declared = {f.name: f for f in kind.fields}
+    allowed = {**_COMMON, **{f.name: f.type.accepts for f in kind.fields}}
+    for key, value in raw.items():
+        if key not in allowed:
+            raise ConfigError(f"{here}: unknown field {key!r}{suggest(key, list(allowed))}; "
+                              f"known fields: {', '.join(sorted(allowed))}")
+        try:
+            check_type(here, key, value, allowed[key], secret=key in declared and declared[key].secret)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
     try:
         values = _expand(raw)  # may raise _MissingVar
     except ConfigError as exc:
         raise ConfigError(f"{here}: {exc}") from None
-    if kind == "openai":
-        base_url = values.get("base_url", "")
+    if "models" in values and "model" in values:
+        raise ConfigError(f"{here}: give either 'model' or 'models', not both")
+    try:
+        models = TEXTS.parse(values["models"]) if "models" in values else (TEXT.parse(values["model"]),) \
+            if "model" in values else ()
+    except ValueError as exc:
+        raise ConfigError(f"{here}: field {'models' if 'models' in values else 'model'!r}{after_field(str(exc))}") \
+            from None
+    if "models" in values and not models:
+        raise ConfigError(f"{here}: field 'models' must not be empty (use [\"\"] for the server's default)")
+    fields: dict[str, Any] = {}
+    for f in kind.fields:
+        if f.name not in values:
+            if f.required:
+                raise ConfigError(f"{here}: field {f.name!r} is required ({f.help.rstrip('.')})")
+            fields[f.name] = f.default
+            continue
         try:
-            check_base_url(base_url)
+            fields[f.name] = f.parse(values[f.name])
         except ValueError as exc:
-            raise ConfigError(f"{here}: field 'base_url' {exc}") from None
-        if "models" in values and "model" in values:
-            raise ConfigError(f"{here}: give either 'model' or 'models', not both")
-        models = _str_list(here, "models", values["models"]) if "models" in values else (values.get("model", ""),)
-        if not models:
-            raise ConfigError(f"{here}: field 'models' must not be empty (use [\"\"] for the server's default)")
-        headers = values.get("headers", {})
-        if not all(isinstance(v, str) for v in headers.values()):
-            raise ConfigError(f"{here}: field 'headers' must map header names to strings")
-        api_key = values.get("api_key") or None
-        register_secret(api_key)
-        for header, value in headers.items():
-            if raw.get("headers", {}).get(header) != value or "auth" in header.lower() or "key" in header.lower():
-                register_secret(value)  # came from the environment, or names a credential
-        return TargetConfig(name=name, kind=kind, base_url=base_url, api_key=api_key, models=models,
-                            headers=dict(headers), stream=values.get("stream", True),
-                            extra_body=dict(values.get("extra_body", {})))
-    providers = _str_list(here, "providers", values.get("providers", []))
-    return TargetConfig(
-        name=name, kind=kind, providers=tuple(p for p in providers if p != "*"),
-        exclude=_str_list(here, "exclude", values.get("exclude", [])),
-        all_providers=values.get("all_providers", False), include_auth=values.get("include_auth", False),
-        include_extra=values.get("include_extra", False), model=values.get("model"),
-    )
+            raise ConfigError(f"{here}: {exc}") from None
+        if f.secret:
+            _register_secrets(raw[f.name], fields[f.name])
+    return TargetConfig(name=name, kind=kind.name, models=models, optional=values.get("optional", False),
+                        values=fields)
 
 
 def parse_config(text: str, path: str = "<config>") -> Config:
@@ -286,7 +215,7 @@ def parse_config(text: str, path: str = "<config>") -> Config:
     unknown = set(doc) - set(sections)
     if unknown:
         key = sorted(unknown)[0]
-        raise ConfigError(f"{path}: unknown section {key!r}{_suggest(key, sections)}; "
+        raise ConfigError(f"{path}: unknown section {key!r}{suggest(key, sections)}; "
                           "expected [defaults], [[target]], [watch], [[alert]] and [[push]] tables")
     defaults = _parse_defaults(path, doc.get("defaults", {}))
     raw_targets = doc.get("target", [])

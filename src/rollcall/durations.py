@@ -53,7 +53,7 @@ def _seconds(value: object) -> float:
     if isinstance(value, bool):
         raise ValueError(f"expected a duration ({EXAMPLES}), got {value!r}")
     if isinstance(value, int):
-        return float(value) if abs(value) <= MAX_DURATION_S else math.copysign(math.inf, value)
+        return float(value) if abs(value) <= MAX_DURATION_S else (math.inf if value > 0 else -math.inf)
     if isinstance(value, float):
         return value
     if isinstance(value, str):

@@ -21,7 +21,8 @@ MAX_COUNT = 2**31 - 1
 _PLAIN = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?", re.IGNORECASE)  # what float() reads, less nan/inf
 
 
-def _describe(value: object) -> str:
+def describe(value: object) -> str:
+    """A value quoted for an error sentence, cut at 40 characters."""
     text = repr(value)
     return text if len(text) <= 40 else text[:39] + "…"
 
@@ -34,9 +35,9 @@ def parse_count(value: object, *, minimum: int = 1, maximum: int = MAX_COUNT) ->
     elif isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d{1,30}\s*", value):
         number = int(value)
     if number is None:
-        raise ValueError(f"must be a whole number, got {_describe(value)}")
+        raise ValueError(f"must be a whole number, got {describe(value)}")
     if not minimum <= number <= maximum:
-        raise ValueError(f"must be between {minimum:,} and {maximum:,}, got {_describe(value)}")
+        raise ValueError(f"must be between {minimum:,} and {maximum:,}, got {describe(value)}")
     return number
 
 
@@ -50,13 +51,13 @@ def parse_number(value: object, *, minimum: float | None = None, maximum: float 
         if _PLAIN.fullmatch(text) or text.lower().lstrip("+-") in ("nan", "inf", "infinity"):
             number = float(text)
     if number is None:
-        raise ValueError(f"must be a number, got {_describe(value)}")
+        raise ValueError(f"must be a number, got {describe(value)}")
     if not math.isfinite(number):
-        raise ValueError(f"must be a finite number, got {_describe(value)}")
+        raise ValueError(f"must be a finite number, got {describe(value)}")
     if minimum is not None and number < minimum:
-        raise ValueError(f"must be at least {minimum:g}, got {_describe(value)}")
+        raise ValueError(f"must be at least {minimum:g}, got {describe(value)}")
     if maximum is not None and number > maximum:
-        raise ValueError(f"must be at most {maximum:g}, got {_describe(value)}")
+        raise ValueError(f"must be at most {maximum:g}, got {describe(value)}")
     return number
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from .models import ProbeResult, RunResult
+from .models import ProbeResult, RunInfo, RunResult
 from .reports.table import full_report, result_line, summary
 
 
@@ -20,14 +20,14 @@ class LiveView:
         self.progress: Progress | None = None
         self.task = None
 
-    def start(self, run_id: str, planned: int) -> None:
+    def start(self, info: RunInfo) -> None:
         if self.quiet or not self.console.is_terminal:
             return
         self.progress = Progress(
             SpinnerColumn(), TextColumn("probing"), BarColumn(), MofNCompleteColumn(),
             TimeElapsedColumn(), console=self.console, transient=True,
         )
-        self.task = self.progress.add_task("probing", total=planned)
+        self.task = self.progress.add_task("probing", total=info.planned)
         self.progress.start()
 
     def result(self, result: ProbeResult) -> None:

@@ -6,8 +6,11 @@ import dataclasses
 import enum
 import math
 import statistics
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from .settings import ProbeSettings
 
 SCHEMA = "rollcall.run/1"
 # Event-loop lag beyond which timings are flagged: every stamp may read this late.
@@ -83,6 +86,61 @@ class Skipped:
 
 
 @dataclass(frozen=True, slots=True)
+class TargetInfo:
+    """A planned target as reports show it: what the kind says about it (`link`: a homepage,
+    `meta`: short facts such as an endpoint's base URL shown without secrets)."""
+
+    name: str
+    kind: str
+    models: tuple[str, ...] = ()
+    link: str | None = None
+    meta: Mapping[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "kind": self.kind, "models": list(self.models), "link": self.link,
+                "meta": dict(self.meta)}
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str) -> TargetInfo:
+        values = _checked_fields(cls, data, where)
+        models, meta = data.get("models", []), data.get("meta", {})
+        if not isinstance(models, list) or not all(isinstance(m, str) for m in models):
+            raise ValueError(f"{where}: field 'models' must be an array of strings")
+        if not isinstance(meta, dict) or not all(isinstance(v, str) for v in meta.values()):
+            raise ValueError(f"{where}: field 'meta' must be an object of strings")
+        return cls(**{**values, "models": tuple(models), "meta": dict(meta)})
+
+    @classmethod
+    def of(cls, target: Any) -> TargetInfo:
+        """What a target says about itself: name, kind, models, and the optional `link` and
+        `meta` a kind gives its targets (plain strings only: a target may be anyone's object)."""
+        from . import untrusted
+
+        link = untrusted.text(getattr(target, "link", None))
+        meta = getattr(target, "meta", None)
+        facts = {k: v for k, v in meta.items() if type(k) is str and type(v) is str} if type(meta) is dict else {}
+        return cls(target.name, target.kind, tuple(target.models), link or None, facts)
+
+
+@dataclass(frozen=True, slots=True)
+class RunInfo:
+    """What every sink is told when a run starts (Sink.start): the run's id, start, prompt, typed
+    settings, how many probes are planned and the planned targets."""
+
+    id: str
+    started_at: str
+    prompt: str
+    settings: ProbeSettings
+    planned: int
+    targets: tuple[TargetInfo, ...] = ()
+
+    @classmethod
+    def of(cls, run: RunResult) -> RunInfo:
+        """The start of a run already made (replaying it into sinks)."""
+        return cls(run.id, run.started_at, run.prompt, run.settings, len(run.results), run.targets)
+
+
+@dataclass(frozen=True, slots=True)
 class TargetStats:
     """Repeat statistics for one (target, model)."""
 
@@ -122,9 +180,14 @@ class RunResult:
     results: tuple[ProbeResult, ...] = ()
     skipped: tuple[Skipped, ...] = ()
     complete: bool = True
-    settings: dict[str, Any] = field(default_factory=dict)
+    settings: ProbeSettings = field(default_factory=ProbeSettings)
     loop_lag_max_s: float | None = None
     version: str = ""
+    targets: tuple[TargetInfo, ...] = ()  # as planned: what each kind said about its targets
+
+    def __post_init__(self) -> None:
+        if isinstance(self.settings, Mapping):  # a document's `run.settings` (its prompt is the run's own)
+            object.__setattr__(self, "settings", ProbeSettings.from_json(self.settings, "run.settings"))
 
     @property
     def ok_count(self) -> int:
@@ -185,8 +248,9 @@ class RunResult:
             "complete": self.complete,
             "ok": self.ok_count,
             "failed": self.failed_count,
-            "settings": self.settings,
+            "settings": self.settings.to_json(),
             "skipped": [dataclasses.asdict(s) for s in self.skipped],
+            "targets": [t.to_dict() for t in self.targets],
             "loop_lag_max_s": self.loop_lag_max_s,
             "measurements_reliable": self.measurements_reliable,
             "version": self.version,
@@ -203,17 +267,18 @@ class RunResult:
         run = doc.get("run", {})
         if not isinstance(run, dict):
             raise ValueError(f"'run' must be an object, got {_json_type(run)}")
-        results, skipped = doc.get("results", []), run.get("skipped", [])
-        for name, value in (("results", results), ("run.skipped", skipped)):
+        results, skipped, targets = doc.get("results", []), run.get("skipped", []), run.get("targets", [])
+        for name, value in (("results", results), ("run.skipped", skipped), ("run.targets", targets)):
             if not isinstance(value, list):
                 raise ValueError(f"{name!r} must be an array, got {_json_type(value)}")
         fields = {"id": "", "started_at": "", "ended_at": "", "wall_s": 0.0, "prompt": "", "complete": True,
                   "settings": {}, "loop_lag_max_s": None, "version": ""}
         values = _checked_fields(cls, {k: run.get(k, default) for k, default in fields.items()}, "run")
-        values["settings"] = dict(values["settings"] or {})
+        values["settings"] = dict(values["settings"] or {})  # checked by ProbeSettings.from_json
         values["results"] = tuple(ProbeResult.from_dict(r, f"results[{i}]") for i, r in enumerate(results))
         values["skipped"] = tuple(Skipped(**_checked_fields(Skipped, s, f"run.skipped[{i}]"))
                                   for i, s in enumerate(skipped))
+        values["targets"] = tuple(TargetInfo.from_dict(t, f"run.targets[{i}]") for i, t in enumerate(targets))
         return cls(**values)
 
 
@@ -228,6 +293,7 @@ _JSON_TYPES: dict[str, tuple[str, Any]] = {
               and _finite(v)),
     "ErrorKind": (f"one of {', '.join(k.value for k in ErrorKind)}", lambda v: v in _ERROR_KINDS),
     "dict[str, Any]": ("an object", lambda v: isinstance(v, dict)),
+    "ProbeSettings": ("an object", lambda v: isinstance(v, dict)),
     "None": ("null", lambda v: v is None),
 }
 _ERROR_KINDS = {k.value for k in ErrorKind}

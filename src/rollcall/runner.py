@@ -14,75 +14,94 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from . import __version__
+from . import checks as checks_mod
 from .checks import Check, apply_bounded
-from .inputs import MAX_CONCURRENCY, MAX_REPEAT, is_finite_positive
-from .models import ErrorKind, ProbeResult, RunResult, Skipped
+from .models import ErrorKind, ProbeResult, RunInfo, RunResult, Skipped, TargetInfo
 from .probe import DEFAULT_MAX_OUTPUT_CHARS, run_probe
 from .safetext import one_line
+from .settings import ProbeSettings
+from .sinks import Fanout, Sink
 from .stdio import say
-from .targets.base import DEFAULT_PROMPT, ProbeRequest, Target
+from .targets.base import ProbeRequest, Target
 from .timing import LagMonitor, utc_now_iso
-
-DEFAULT_TIMEOUT_S = 30.0
-DEFAULT_CONCURRENCY = 64
-
 
 ResultCallback = Callable[[ProbeResult], Any]
 
 
-
 class Runner:
-    """Plans the jobs, runs them, and remembers every result as it arrives."""
+    """Plans the jobs, runs them, and remembers every result as it arrives.
+
+    `settings` says how to probe (prompt, deadline, concurrency, repeats, the answer checks
+    --expect/--max-ttft/--max-total; `checks` adds more). `sinks` are told the run's RunInfo
+    when it starts and each result as it finishes; `finish(run)` hands them the run (execute()
+    does, after a stop signal too). `described` are the planned targets' descriptions (a plan's;
+    default: what each target says about itself).
+    """
 
     def __init__(
         self,
         targets: Sequence[Target],
         *,
-        prompt: str = DEFAULT_PROMPT,
-        timeout_s: float = DEFAULT_TIMEOUT_S,
-        concurrency: int = DEFAULT_CONCURRENCY,
-        repeat: int = 1,
-        max_output_chars: int = DEFAULT_MAX_OUTPUT_CHARS,
+        settings: ProbeSettings | None = None,
+        sinks: Iterable[Sink] = (),
         skipped: Iterable[Skipped] = (),
         checks: Sequence[Check] = (),
+        described: Sequence[TargetInfo] | None = None,
+        max_output_chars: int = DEFAULT_MAX_OUTPUT_CHARS,
         on_result: ResultCallback | None = None,
-        settings: dict[str, Any] | None = None,
     ) -> None:
-        if not is_finite_positive(timeout_s):
-            raise ValueError(f"timeout must be a finite number of seconds above 0, got {timeout_s!r}")
-        if not 1 <= concurrency <= MAX_CONCURRENCY:
-            raise ValueError(f"concurrency must be from 1 to {MAX_CONCURRENCY:,}, got {concurrency!r}")
-        if not 1 <= repeat <= MAX_REPEAT:
-            raise ValueError(f"repeat must be from 1 to {MAX_REPEAT:,}, got {repeat!r}")
+        self.settings = settings if settings is not None else ProbeSettings()
+        if not isinstance(self.settings, ProbeSettings):
+            raise TypeError(f"settings must be a ProbeSettings, got {type(self.settings).__name__}")
         self.targets = list(targets)
-        self.prompt = prompt
-        self.timeout_s = timeout_s
-        self.concurrency = concurrency
-        self.repeat = repeat
         self.max_output_chars = max_output_chars
         self.skipped = tuple(skipped)
-        self.checks = list(checks)
+        self.checks = [*checks_mod.from_settings(self.settings), *checks]
         self.on_result = on_result
+        self.sinks = Fanout(sinks)
         self.id = uuid.uuid4().hex[:12]
-        self.settings = {
-            "timeout_s": timeout_s,
-            "concurrency": concurrency,
-            "repeat": repeat,
-            **(settings or {}),
-        }
+        self.described = tuple(described) if described is not None else tuple(TargetInfo.of(t) for t in self.targets)
         self.results: list[ProbeResult] = []
         self.callback_errors: list[str] = []
         self._pending: dict[tuple[str, str], int] = {}
         self._started_at = ""
         self._t0 = 0.0
         self._lag: LagMonitor | None = None
+        self._sinks_started = False
+
+    @property
+    def prompt(self) -> str:
+        return self.settings.prompt
+
+    @property
+    def timeout_s(self) -> float:
+        return self.settings.timeout_s
 
     @property
     def planned(self) -> int:
-        return sum(len(t.models) for t in self.targets) * self.repeat
+        return sum(len(t.models) for t in self.targets) * self.settings.repeat
+
+    @property
+    def info(self) -> RunInfo:
+        return RunInfo(self.id, self._started_at or utc_now_iso(), self.prompt, self.settings, self.planned,
+                       self.described)
+
+    def start_sinks(self) -> None:
+        """Tell the sinks the run begins (once; run() does it if nobody did before)."""
+        if not self._sinks_started:
+            self._sinks_started = True
+            self._started_at = self._started_at or utc_now_iso()
+            self.sinks.start(self.info)
+
+    def finish(self, run: RunResult) -> None:
+        """Hand the run (finished or a snapshot) to every sink; a failing sink is reported and
+        does not stop the others (Fanout)."""
+        self.start_sinks()
+        self.sinks.finish(run)
 
     def _record(self, result: ProbeResult) -> None:
         self.results.append(result)
+        self.sinks.result(result)
         if self.on_result is None:
             return
         try:
@@ -98,7 +117,7 @@ class Runner:
         # by our own parallel copies (that would measure our rate limit, not the provider).
         request = ProbeRequest(prompt=self.prompt, model=model)
         key = (target.name, model)
-        for attempt in range(1, self.repeat + 1):
+        for attempt in range(1, self.settings.repeat + 1):
             queued = time.perf_counter()
             async with slots:
                 started = time.perf_counter()
@@ -119,16 +138,18 @@ class Runner:
             self._record(result)
 
     async def run(self) -> RunResult:
-        """Run every job; returns the finished run. Cancellation propagates (see snapshot())."""
+        """Run every job; returns the finished run (not yet handed to the sinks' finish: see
+        finish()). Cancellation propagates (see snapshot())."""
         self._started_at = utc_now_iso()
+        self.start_sinks()
         self._t0 = time.perf_counter()
         self._lag = LagMonitor()
         self._lag.start()
-        slots = asyncio.Semaphore(self.concurrency)
+        slots = asyncio.Semaphore(self.settings.concurrency)
         tasks = []
         for target in self.targets:
             for model in target.models:
-                self._pending[(target.name, model)] = self.repeat
+                self._pending[(target.name, model)] = self.settings.repeat
                 tasks.append(asyncio.ensure_future(self._run_series(target, model, slots)))
         try:
             if tasks:
@@ -180,9 +201,14 @@ class Runner:
             settings=self.settings,
             loop_lag_max_s=self._lag.max_lag_s if self._lag else None,
             version=__version__,
+            targets=self.described,
         )
 
 
 async def run(targets: Sequence[Target], **options: Any) -> RunResult:
-    """Probe every target (see Runner for the options) and return the run."""
-    return await Runner(targets, **options).run()
+    """Probe every target (see Runner for the options) and return the run; sinks given get
+    its end too."""
+    runner = Runner(targets, **options)
+    result = await runner.run()
+    runner.finish(result)
+    return result

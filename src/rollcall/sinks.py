@@ -1,7 +1,9 @@
 """Where results go while a run is under way: the live view, streaming report writers, the store.
 
-A sink is three methods. The runner feeds `result` as each probe finishes; `finish` gets the
-whole run (also an interrupted one), so nothing measured is lost when a run is cut short. A sink
+A sink is three methods. `start` gets the run's RunInfo (id, prompt, typed settings, planned
+targets with what their kinds say about them), the runner feeds `result` as each probe
+finishes, `finish` gets the whole run (also an interrupted one), so nothing measured is lost when
+a run is cut short. Sinks learn everything through these calls, never through their constructors. A sink
 may carry a `label` (`json:run.json`, `the history (...)`) naming it as an output the user asked
 for; the terminal view has none.
 """
@@ -11,13 +13,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Protocol
 
-from .models import ProbeResult, RunResult
+from .models import ProbeResult, RunInfo, RunResult
 from .safetext import one_line
 from .stdio import say
 
 
 class Sink(Protocol):
-    def start(self, run_id: str, planned: int) -> None: ...
+    def start(self, info: RunInfo) -> None: ...
 
     def result(self, result: ProbeResult) -> None: ...
 
@@ -55,9 +57,9 @@ class Fanout:
                 self.errors.append(message)
                 say(f"rollcall: warning: {message}")
 
-    def start(self, run_id: str, planned: int) -> None:
+    def start(self, info: RunInfo) -> None:
         for sink in self.sinks:
-            self._call(sink, "start", run_id, planned)
+            self._call(sink, "start", info)
 
     def result(self, result: ProbeResult) -> None:
         for sink in self.sinks:

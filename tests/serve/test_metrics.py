@@ -9,6 +9,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from serve_helpers import OK, get, record, serving
 
 from rollcall.serve.metrics import cumulative
+from rollcall.settings import ProbeSettings
 from rollcall.watch.rollups import bucket_of
 
 NAMES = {"rollcall_probe_success", "rollcall_probe_duration_seconds", "rollcall_ttft_seconds", "rollcall_total_seconds",
@@ -89,7 +90,7 @@ def test_probe_answers_with_that_probes_metrics(sqlite_location: str) -> None:
     fleet = Fleet({"swift": Behaviour(ttft_s=0.01, answer_tokens=3, tokens_per_s=0), "down": Behaviour(status=503)})
     with run_sim_in_thread(fleet) as base_url:
         targets = [OpenAITarget("swift", base_url, models=("swift",)), OpenAITarget("down", base_url, models=("down",))]
-        prober = Prober(targets, {"timeout_s": 5.0}, owned=True)
+        prober = Prober(targets, ProbeSettings(timeout_s=5.0), owned=True)
         with serving(sqlite_location, prober=prober, site="probe-site") as url:
             good = _samples(text_string_to_metric_families(get(f"{url}/probe?target=swift").text))
             labels = (("model", "swift"), ("site", "probe-site"), ("target", "swift"))

@@ -85,6 +85,7 @@ def _until(prom: str, promql: str, count: int, timeout_s: float = 60.0) -> list[
 def test_prometheus_scrapes_metrics_and_probes(tmp_path: Path) -> None:
     require_or_skip(Path(PROMETHEUS).exists(), f"Prometheus not found at {PROMETHEUS} (apt-get install prometheus)")
     from rollcall.serve.prober import Prober
+    from rollcall.settings import ProbeSettings
     from rollcall.sim import Behaviour, Fleet, run_sim_in_thread
     from rollcall.targets.openai import OpenAITarget
 
@@ -92,7 +93,7 @@ def test_prometheus_scrapes_metrics_and_probes(tmp_path: Path) -> None:
     record(location, "eu", [{("good", "m"): OK, ("bad", "m"): ("connect", "refused")}] * 3)
     fleet = Fleet({"swift": Behaviour(ttft_s=0.01, answer_tokens=3, tokens_per_s=0)})
     with run_sim_in_thread(fleet) as base_url:
-        prober = Prober([OpenAITarget("swift", base_url, models=("swift",))], {"timeout_s": 5.0}, owned=True)
+        prober = Prober([OpenAITarget("swift", base_url, models=("swift",))], ProbeSettings(timeout_s=5.0), owned=True)
         with serving(location, token=TOKEN, prober=prober, site="eu") as url:
             address = url.removeprefix("http://")
             auth = {"type": "Bearer", "credentials": TOKEN}

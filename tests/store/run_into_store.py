@@ -14,28 +14,10 @@ from collections.abc import AsyncIterator
 
 from rollcall.app import execute
 from rollcall.runner import Runner
+from rollcall.settings import ProbeSettings
 from rollcall.store import StoreSink, open_store
-from rollcall.targets.base import Content, Event, Headers, ProbeRequest
-
-
-class FakeTarget:
-    kind = "fake"
-
-    def __init__(self, name: str, delay_s: float, hang: bool) -> None:
-        self.name = name
-        self.models = ("fake-model",)
-        self.delay_s = delay_s
-        self.hang = hang
-
-    async def stream(self, request: ProbeRequest) -> AsyncIterator[Event]:
-        yield Headers(200)
-        await asyncio.sleep(self.delay_s)
-        if self.hang:
-            await asyncio.Event().wait()
-        yield Content(f"hello from {self.name}")
-
-    async def aclose(self) -> None:
-        pass
+from rollcall.targets.base import Content, Event, ProbeRequest
+from rollcall.testing import ScriptedTarget
 
 
 class GateTarget:
@@ -76,16 +58,18 @@ def main() -> int:
     parser.add_argument("--gate", metavar="PREFIX:COUNT", help="also probe a GateTarget on another run")
     args = parser.parse_args()
 
-    targets = [FakeTarget(f"{args.prefix}-{i:03d}", i * args.stagger, False) for i in range(args.fast)]
-    targets += [FakeTarget(f"hang-{i:03d}", 0.0, True) for i in range(args.hang)]
+    targets: list = [ScriptedTarget(f"{args.prefix}-{i:03d}", models=("fake-model",), delay_s=i * args.stagger,
+                                    answer=f"hello from {args.prefix}-{i:03d}", usage=False) for i in range(args.fast)]
+    targets += [ScriptedTarget(f"hang-{i:03d}", models=("fake-model",), hang=True) for i in range(args.hang)]
     if args.gate:
         prefix, _, count = args.gate.partition(":")
         targets.append(GateTarget(f"{args.prefix}-gate", args.store, prefix, int(count)))
-    runner = Runner(targets, prompt="subprocess run", timeout_s=600, concurrency=max(1, len(targets)))
     store = open_store(args.store)
-    sink = StoreSink(store, site=args.site, prompt=runner.prompt, settings=runner.settings, max_batch=args.batch)
+    sink = StoreSink(store, site=args.site, max_batch=args.batch)
+    settings = ProbeSettings(prompt="subprocess run", timeout_s=600, concurrency=max(1, len(targets)))
+    runner = Runner(targets, settings=settings, sinks=[sink])
     print(runner.id, flush=True)
-    run = execute(runner, [sink]).run
+    run = execute(runner).run
     store.close()
     print(f"done {run.ok_count}", flush=True)
     if sink.errors:

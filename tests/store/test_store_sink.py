@@ -12,32 +12,23 @@ from contextlib import contextmanager
 import pytest
 
 from rollcall.app import execute
-from rollcall.models import ErrorKind, ProbeResult, RunResult
+from rollcall.models import ErrorKind, ProbeResult, RunInfo, RunResult
 from rollcall.runner import Runner
+from rollcall.settings import ProbeSettings
 from rollcall.store import StoreError, StoreSink, open_store
 from rollcall.store.queries import history
 from rollcall.targets.base import Content, Event, ProbeRequest
+from rollcall.testing import ScriptedTarget
 
 WAIT_S = 30.0
 
 
-class Answers:
+def Answers(name: str) -> ScriptedTarget:  # noqa: N802
     """Answers at once."""
-
-    kind = "fake"
-    models = ("m",)
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    async def stream(self, request: ProbeRequest) -> AsyncIterator[Event]:
-        yield Content(f"{self.name} here")
-
-    async def aclose(self) -> None:
-        pass
+    return ScriptedTarget(name, answer=f"{name} here", status=None, usage=False)
 
 
-class WaitsUntilStored(Answers):
+class WaitsUntilStored(ScriptedTarget):
     """Answers only once `other`'s result can be read back from the store by a second connection."""
 
     def __init__(self, name: str, location: str, other: str) -> None:
@@ -59,13 +50,7 @@ class WaitsUntilStored(Answers):
         yield Content("done waiting")
 
 
-class Hangs(Answers):
-    async def stream(self, request: ProbeRequest) -> AsyncIterator[Event]:
-        await asyncio.Event().wait()
-        yield Content("never")
-
-
-class InterruptsAfterFirstResult(Answers):
+class InterruptsAfterFirstResult(ScriptedTarget):
     """Plays Ctrl-C once the runner has recorded some other result."""
 
     def __init__(self, name: str, runner_box: list[Runner]) -> None:
@@ -81,11 +66,10 @@ class InterruptsAfterFirstResult(Answers):
 
 def test_each_result_is_stored_while_the_run_is_still_going(store_location: str) -> None:
     waiter = WaitsUntilStored("Waiter", store_location, other="Quick")
-    runner = Runner([Answers("Quick"), waiter], prompt="are you there?", timeout_s=WAIT_S * 2,
-                    settings={"note": "sink test"})
     with open_store(store_location) as store:
-        sink = StoreSink(store, site="bench-1", prompt=runner.prompt, settings=runner.settings)
-        execution = execute(runner, [sink])
+        sink = StoreSink(store, site="bench-1")
+        settings = ProbeSettings(prompt="are you there?", timeout_s=WAIT_S * 2, extra={"note": "sink test"})
+        execution = execute(Runner([Answers("Quick"), waiter], settings=settings, sinks=[sink]))
         run = execution.run
         assert not execution.interrupted and not sink.errors
         assert waiter.saw_it_stored, "Quick's result was not in the store before the run ended"
@@ -121,14 +105,14 @@ def test_result_never_waits_for_the_database(store_location: str) -> None:
                            started_at="2024-05-01T00:00:00.000Z") for i in range(100)]
     with open_store(store_location) as store, open_store(store_location) as reader:
         sink = StoreSink(store, site="s")
+        run = RunResult(id="locked000001", started_at="2024-05-01T00:00:00.000Z",
+                        ended_at="2024-05-01T00:00:01.000Z", wall_s=1.0, prompt="", results=tuple(results))
         with write_lock(store_location):
-            sink.start("locked000001", len(results))
+            sink.start(RunInfo.of(run))
             for r in results:
                 sink.result(r)  # if this waited for the lock, this thread would deadlock here
             # (read through another connection: the sink's writer thread holds `store` while it waits)
             assert reader.run_results("locked000001") == []
-        run = RunResult(id="locked000001", started_at="2024-05-01T00:00:00.000Z",
-                        ended_at="2024-05-01T00:00:01.000Z", wall_s=1.0, prompt="", results=tuple(results))
         sink.finish(run)
         assert [r.target for r in store.run_results("locked000001")] == [r.target for r in results]
         # Everything that queued up behind the lock went in together, not one transaction each.
@@ -138,12 +122,12 @@ def test_result_never_waits_for_the_database(store_location: str) -> None:
 
 def test_an_interrupted_run_keeps_what_finished_and_is_marked_incomplete(store_location: str) -> None:
     box: list[Runner] = []
-    runner = Runner([Answers("Quick"), Hangs("Slow"), InterruptsAfterFirstResult("CtrlC", box)],
-                    timeout_s=WAIT_S * 2)
-    box.append(runner)
     with open_store(store_location) as store:
-        sink = StoreSink(store, site="s", prompt=runner.prompt)
-        execution = execute(runner, [sink])
+        sink = StoreSink(store, site="s")
+        runner = Runner([Answers("Quick"), ScriptedTarget("Slow", hang=True), InterruptsAfterFirstResult("CtrlC", box)],
+                        settings=ProbeSettings(timeout_s=WAIT_S * 2), sinks=[sink])
+        box.append(runner)
+        execution = execute(runner)
         run = execution.run
         assert execution.interrupted and not run.complete and execution.exit_status == 130
         stored = store.get_run(run.id)
@@ -160,9 +144,10 @@ def test_an_interrupted_run_keeps_what_finished_and_is_marked_incomplete(store_l
 def test_the_site_defaults_to_the_hostname(store_location: str) -> None:
     with open_store(store_location) as store:
         sink = StoreSink(store)
-        sink.start("site00000001", 0)
-        sink.finish(RunResult(id="site00000001", started_at="2024-05-01T00:00:00.000Z",
-                              ended_at="2024-05-01T00:00:00.000Z", wall_s=0.0, prompt=""))
+        run = RunResult(id="site00000001", started_at="2024-05-01T00:00:00.000Z",
+                        ended_at="2024-05-01T00:00:00.000Z", wall_s=0.0, prompt="")
+        sink.start(RunInfo.of(run))
+        sink.finish(run)
         assert store.get_run("site00000001").site == socket.gethostname()
 
 
@@ -170,16 +155,18 @@ def test_a_failing_store_is_reported_at_finish_not_during_the_run(tmp_path) -> N
     store = open_store(str(tmp_path / "h.sqlite3"))
     store.close()  # every write will now fail
     sink = StoreSink(store, site="s")
-    sink.start("fail00000001", 1)
+    run = RunResult(id="fail00000001", started_at="x", ended_at="x", wall_s=0.0, prompt="")
+    sink.start(RunInfo.of(run))
     sink.result(ProbeResult(target="A", kind="fake", model="", ok=True, started_at="x"))  # must not raise
     with pytest.raises(StoreError, match="run fail00000001 was not fully stored: .*closed"):
-        sink.finish(RunResult(id="fail00000001", started_at="x", ended_at="x", wall_s=0.0, prompt=""))
+        sink.finish(run)
 
 
 def test_a_sink_records_one_run_only(tmp_path) -> None:
     with open_store(str(tmp_path / "h.sqlite3")) as store:
         sink = StoreSink(store)
-        sink.start("once00000001", 0)
+        run = RunResult(id="once00000001", started_at="x", ended_at="x", wall_s=0.0, prompt="")
+        sink.start(RunInfo.of(run))
         with pytest.raises(RuntimeError, match="one run"):
-            sink.start("once00000002", 0)
-        sink.finish(RunResult(id="once00000001", started_at="x", ended_at="x", wall_s=0.0, prompt=""))
+            sink.start(RunInfo.of(run))
+        sink.finish(run)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 
-from rollcall.models import ErrorKind, ProbeResult, RunResult
+from rollcall.models import ErrorKind, ProbeResult, RunInfo, RunResult
 from rollcall.store import open_store
 from rollcall.store import watchdb
 from rollcall.watch.incidents import EventKind
@@ -119,7 +119,7 @@ def test_runs_recorded_outside_watch_are_rolled_up_later(store_location):
     run = _run(_stamp(0), {"a": True, "c": False})
     with open_store(store_location) as store:
         sink = StoreSink(store, site="ci")
-        sink.start(run.id, len(run.results))
+        sink.start(RunInfo.of(run))
         for r in run.results:
             sink.result(r)
         sink.finish(run)

@@ -8,14 +8,14 @@ from rollcall.config import ConfigError, parse_config
 from rollcall.redact import redact
 from rollcall.durations import format_duration, parse_duration
 from rollcall.watch.schedule import JITTER, Group, make_groups
-from rollcall.watch.settings import Selector, from_config, with_flags
+from rollcall.watch.settings import Selector, settle
 from rollcall.watch.state import Slo, State
 
 TARGET = '[[target]]\nname = "groq"\nkind = "openai"\nbase_url = "http://127.0.0.1:9/v1"\n'
 
 
-def _settings(text):
-    return from_config(parse_config(text, "rc.toml"))
+def _settings(text, given=None):
+    return settle(parse_config(text, "rc.toml"), given)[0]
 
 
 def test_durations():
@@ -51,8 +51,10 @@ def test_a_full_config():
 @pytest.mark.parametrize(("text", "message"), [
     ('[watch]\nevry = "1m"\n', "unknown field 'evry' (did you mean 'every'?)"),
     ('[watch]\nevery = "soon"\n', "[watch]: field 'every': 'soon' is not a duration"),
-    ('[watch]\nevery = "0s"\n', "field 'every': must be more than 0"),
-    ('[watch]\nfail_after = 0\n', "field 'fail_after': must be a whole number of rounds, at least 1"),
+    ('[watch]\nevery = "0s"\n', "field 'every': '0s' must be more than 0"),
+    ('[watch]\nevery = true\n', "[watch]: field 'every': expected a duration (30s, 5m, 1h, 7d), got True"),
+    ('[watch]\nfail_after = 0\n', "[watch]: field 'fail_after' must be between 1 and"),
+    ('[watch]\nurl = "ftp://x"\n', "[watch]: field 'url' must be an http:// or https:// URL"),
     ('[defaults]\nslo = { ttft = -1 }\n', "[defaults]: field 'slo': field 'ttft' must be a number of seconds above 0"),
     ('[defaults]\nslo = { first = 1 }\n', "unknown field 'first'"),
     (TARGET + 'every = "fast"\n', "target 'groq': field 'every': 'fast' is not a duration"),
@@ -71,13 +73,17 @@ def test_errors_name_the_field(text, message):
 
 def test_flags_win_and_channels_add(monkeypatch):
     monkeypatch.setenv("RC_HOOK_TOKEN", "hookTok3n42")
-    s = _settings('[watch]\nevery = "1m"\nfail_after = 4\n[[alert]]\nwebhook = "http://127.0.0.1:9/${RC_HOOK_TOKEN}"\n')
+    text = '[watch]\nevery = "1m"\nfail_after = 4\n[[alert]]\nwebhook = "http://127.0.0.1:9/${RC_HOOK_TOKEN}"\n'
+    s = _settings(text)
     assert s.alerts[0].url == "http://127.0.0.1:9/hookTok3n42" and "hookTok3n42" not in redact("x hookTok3n42")
-    s = with_flags(s, every="10s", recover_after=5, notify=["json://127.0.0.1:9/y"])
+    s = _settings(text, {"every_s": 10.0, "recover_after": 5, "notify": ("json://127.0.0.1:9/y",)})
     assert s.every_s == 10 and s.thresholds.fail_after == 4 and s.thresholds.recover_after == 5
     assert [a.kind for a in s.alerts] == ["webhook", "notify"]
-    with pytest.raises(ConfigError, match="--every"):
-        with_flags(s, every="never")
+    with pytest.raises(ConfigError, match="^--webhook: field 'webhook': must be an http"):
+        _settings(text, {"webhook": ("ftp://nope",)})
+    # The command's own defaults sit below the file (demo --watch: every 5 s unless told otherwise).
+    assert settle(None, None, {"every_s": 5.0, "fail_after": 2})[0].every_s == 5.0
+    assert settle(parse_config(text, "rc.toml"), None, {"every_s": 5.0})[0].every_s == 60.0
 
 
 def test_selector():

@@ -120,7 +120,7 @@ def test_a_dead_receiver_never_stops_the_watch(tmp_path, env, sim):
 def test_bad_watch_settings_exit_2_with_one_line(tmp_path, env):
     proc = _rollcall(env, "watch", "--no-config", "--every", "soon", "-p", "fake_providers:Answering")
     assert proc.returncode == 2 and proc.stderr.strip().splitlines() == [
-        "rollcall: error: --every: 'soon' is not a duration (use e.g. 30s, 5m, 1h, 7d)"]
+        "rollcall: error: Invalid value for '--every': 'soon' is not a duration (use e.g. 30s, 5m, 1h, 7d)"]
     proc = _rollcall(env, "watch", "--no-config", "--notify", "nosuchservice://x", "-p", "fake_providers:Answering",
                      "--no-store")
     assert proc.returncode == 2 and "Apprise does not understand" in proc.stderr

@@ -6,6 +6,7 @@ import datetime as _dt
 
 from watch_helpers import switch, text_console
 
+from rollcall.settings import ProbeSettings
 from rollcall.sim import Behaviour, Fleet, run_sim_in_thread
 from rollcall.store import open_store, watchdb
 from rollcall.targets.openai import OpenAITarget
@@ -24,7 +25,7 @@ def _targets(base_url, names):
 def _job(targets, *, store=None, rounds=3, every=0.05, **settings):
     return WatchJob(
         targets=targets, settings=WatchSettings(every_s=every, **settings), site="lab", store=store,
-        runner_options={"timeout_s": 5.0}, rounds=rounds, seed=1,
+        probe=ProbeSettings(timeout_s=5.0), rounds=rounds, seed=1,
         reopen=None, delivery_options={"backoff_s": 0.05},
     )
 
@@ -146,7 +147,7 @@ def test_push_to_gatus_and_uptime_kuma(receiver):
 
 
 def test_maintenance_rolls_up_old_runs_and_prunes_by_keep(tmp_path):
-    from rollcall.models import ProbeResult, RunResult
+    from rollcall.models import ProbeResult, RunInfo, RunResult
     from rollcall.store import StoreSink
     from rollcall.watch.watcher import maintain
 
@@ -155,7 +156,7 @@ def test_maintenance_rolls_up_old_runs_and_prunes_by_keep(tmp_path):
         ProbeResult(target="a", kind="openai", model="m", ok=True, ttft_s=0.1, total_s=0.2, started_at=old),))
     with open_store(str(tmp_path / "h.sqlite3")) as store:
         sink = StoreSink(store, site="s")
-        sink.start(run.id, 1)
+        sink.start(RunInfo.of(run))
         sink.result(run.results[0])
         sink.finish(run)
         maintain(store, keep_s=30 * 86400)

@@ -32,16 +32,16 @@ def cli() -> None:
 
     \b
     Exit codes: 0 every requirement held; 1 a requirement failed (--require, --min-ok,
-    checks); 2 bad usage or config; 130 Ctrl-C, 143 SIGTERM, 129 SIGHUP (what finished is
-    still shown, written and stored).
+    an answer failing --expect, --max-ttft or --max-total); 2 bad usage or config;
+    130 Ctrl-C, 143 SIGTERM, 129 SIGHUP (what finished is still shown, written and stored).
     """
 
 
-from . import list_cmd, load_cmd, report_cmd, run_cmd, serve_cmd, sim_cmd, store_cmd, watch_cmd  # noqa: E402
+from . import kinds_cmd, list_cmd, load_cmd, report_cmd, run_cmd, serve_cmd, sim_cmd, store_cmd, watch_cmd  # noqa: E402
 
 cli.add_command(run_cmd.run)
 cli.add_command(list_cmd.list_providers)
-for _module in (report_cmd, store_cmd, sim_cmd, watch_cmd, load_cmd, serve_cmd):
+for _module in (kinds_cmd, report_cmd, store_cmd, sim_cmd, watch_cmd, load_cmd, serve_cmd):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
 

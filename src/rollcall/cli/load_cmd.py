@@ -15,10 +15,11 @@ from typing import Any
 
 import click
 
-from .common import EXIT_FAILED, EXIT_OK, human_console
+from ..load.spec import LoadOptions
 from ..safetext import json_text
-from ..inputs import MAX_CONCURRENCY
-from .params import DURATION, Count
+from ..settings import OutputSettings, ProbeSettings, TargetSelection
+from .common import EXIT_FAILED, EXIT_OK, human_console
+from .options import given, options
 
 
 class LoadGroup(click.Group):
@@ -53,84 +54,84 @@ def _spec_error(exc: Exception) -> click.UsageError:
     return click.UsageError(str(exc))
 
 
-def _build_spec(o: dict[str, Any]) -> Any:
+# What `load` takes of `run`'s declarations: the prompt, the model, the deadline (60 s here: a
+# request under load waits longer) and the HTTP deadlines; only those two come from [defaults].
+SHARED = ("prompt", "model", "timeout_s", "connect_timeout_s", "first_byte_timeout_s")
+FROM_CONFIG = ("connect_timeout_s", "first_byte_timeout_s")
+LOAD_DEFAULTS = {"timeout_s": 60.0}
+
+
+def _build_spec(o: LoadOptions, probe: ProbeSettings) -> Any:
     from ..load import spec as s
 
-    if o["concurrency"] is not None and o["rate"] is not None:
+    if o.concurrency is not None and o.rate is not None:
         raise s.SpecError("--concurrency/--rate: give one of them, not both")
-    if o["concurrency"] is None and o["rate"] is None:
+    if o.concurrency is None and o.rate is None:
         raise s.SpecError("--concurrency/--rate: give --concurrency LIST (closed loop) or --rate LIST (open loop)")
-    mode = "concurrency" if o["concurrency"] is not None else "rate"
-    values = (s.parse_concurrency_list(o["concurrency"]) if mode == "concurrency" else s.parse_rate_list(o["rate"]))
-    if o["requests"] is not None and o["duration"] is not None:
+    mode = "concurrency" if o.concurrency is not None else "rate"
+    values = s.parse_concurrency_list(o.concurrency) if o.concurrency is not None else s.parse_rate_list(o.rate)
+    if o.requests is not None and o.duration is not None:
         raise s.SpecError("--requests/--duration: give one of them, not both")
-    duration = s.parse_duration(o["duration"], "--duration") if o["duration"] is not None else None
-    requests = o["requests"] if o["requests"] is not None else (None if duration is not None else s.DEFAULT_REQUESTS)
-    if mode == "concurrency" and o["burstiness"] is not None:
+    duration = s.parse_duration(o.duration, "--duration") if o.duration is not None else None
+    requests = o.requests if o.requests is not None else (None if duration is not None else s.DEFAULT_REQUESTS)
+    if mode == "concurrency" and o.burstiness is not None:
         raise s.SpecError("--burstiness: only for --rate stages")
     return s.LoadSpec(
-        mode=mode, values=tuple(values), requests=requests, duration_s=duration, warmup=o["warmup"],
-        burstiness=s.parse_burstiness(o["burstiness"]) if o["burstiness"] is not None else 1.0,
-        max_concurrency=o["max_concurrency"], timeout_s=s.parse_duration(o["timeout"], "--timeout"),
-        max_tokens=o["max_tokens"], slo=s.parse_slo(o["slo"]) if o["slo"] else {}, seed=o["seed"],
+        mode=mode, values=tuple(values), requests=requests, duration_s=duration, warmup=o.warmup,
+        burstiness=s.parse_burstiness(o.burstiness) if o.burstiness is not None else 1.0,
+        max_concurrency=o.max_concurrency, timeout_s=probe.timeout_s, max_tokens=o.max_tokens,
+        slo=s.parse_slo(o.slo) if o.slo else {}, seed=o.seed,
     )
 
 
-def _prompts(o: dict[str, Any], seed: int) -> Any:
+def _prompts(o: LoadOptions, probe: ProbeSettings, prompt_given: bool) -> Any:
     from ..load import prompts, spec as s
 
-    given = [name for name in ("prompts", "input_tokens") if o[name]]
-    if len(given) > 1 or (given and o["prompt_given"]):
+    given = [name for name in ("prompts", "input_tokens") if getattr(o, name)]
+    if len(given) > 1 or (given and prompt_given):
         raise s.SpecError("--prompt/--prompts/--input-tokens: give one of them")
-    if o["prompts"]:
-        return prompts.FilePrompts(o["prompts"])
-    if o["input_tokens"]:
-        mean, spread = s.parse_input_tokens(o["input_tokens"])
-        return prompts.SyntheticPrompts(mean, spread, seed)
-    return prompts.FixedPrompt(o["prompt"])
+    if o.prompts:
+        return prompts.FilePrompts(o.prompts)
+    if o.input_tokens:
+        mean, spread = s.parse_input_tokens(o.input_tokens)
+        return prompts.SyntheticPrompts(mean, spread, o.seed)
+    return prompts.FixedPrompt(probe.prompt)
 
 
-def _extra_body(o: dict[str, Any]) -> dict[str, Any]:
+def _extra_body(o: LoadOptions) -> dict[str, Any]:
     from ..load.spec import SpecError
 
     extra: dict[str, Any] = {}
-    if o["extra_body"]:
+    if o.extra_body:
         try:
-            extra = json.loads(o["extra_body"])
+            extra = json.loads(o.extra_body)
         except ValueError:
             raise SpecError("--extra-body: not JSON (give an object such as '{\"ignore_eos\": true}')") from None
         if not isinstance(extra, dict):
             raise SpecError("--extra-body: must be a JSON object such as '{\"ignore_eos\": true}'")
-    if o["ignore_eos"]:
+    if o.ignore_eos:
         extra["ignore_eos"] = True
     return extra
 
 
-def _config(o: dict[str, Any]) -> Any:
-    from ..config import ConfigError, default_config_path, load_config
+def _config(selection: TargetSelection) -> Any:
+    from ..config import ConfigError
+    from ..plan import load_selected
 
-    path = o["config_path"] or (None if o["no_config"] else default_config_path())
-    if path is None:
-        return None
     try:
-        return load_config(path)
+        return load_selected(selection)
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from None
 
 
-def _target(ref: str, o: dict[str, Any], spec: Any) -> tuple[Any, str, Any]:
+def _target(ref: str, o: LoadOptions, probe: ProbeSettings, spec: Any, config: Any) -> tuple[Any, str, Any]:
     from ..load import target as t
 
-    config = None if t.is_url(ref) else _config(o)
-    defaults = config.defaults if config is not None else None
-    connect = o["connect_timeout"] if o["connect_timeout"] is not None else getattr(defaults, "connect_timeout", None)
-    first_byte = o["first_byte_timeout"] if o["first_byte_timeout"] is not None else getattr(
-        defaults, "first_byte_timeout", None)
-    connection = t.Connection(spec.max_in_flight, connect_timeout_s=connect if connect is not None else 10.0,
-                              first_byte_timeout_s=first_byte)
-    if not t.is_url(ref) and o["api_key_env"]:
+    connection = t.Connection(spec.max_in_flight, connect_timeout_s=probe.connect_timeout_s,
+                              first_byte_timeout_s=probe.first_byte_timeout_s)
+    if not t.is_url(ref) and o.api_key_env:
         raise click.UsageError("--api-key-env: only for a base URL (a config target has its own api_key)")
-    return t.resolve(ref, kind=o["kind"], model=o["model"], api_key_env=o["api_key_env"], config=config,
+    return t.resolve(ref, kind=o.kind, model=probe.model, api_key_env=o.api_key_env, config=config,
                      connection=connection, extra_body=_extra_body(o))
 
 
@@ -144,15 +145,15 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
-def _executor(o: dict[str, Any], target: Any, recipe: Any, prompts: Any) -> tuple[Any, int]:
+def _executor(o: LoadOptions, recipe: Any, prompts: Any) -> tuple[Any, int]:
     """Where the shards run, and how many there are: this process, worker processes or Ray actors."""
-    if o["ray_address"] is not None:
+    if o.ray_address is not None:
         from ..load.ray_workers import RayExecutor
 
-        executor = RayExecutor(recipe, prompts.spec(), address=o["ray_address"] or "default", workers=o["workers"])
+        executor = RayExecutor(recipe, prompts.spec(), address=o.ray_address or "default", workers=o.workers)
         executor.connect()  # before our signal handlers: ray.init sets its own
         return executor, 0  # the actor count is known once the cluster is
-    workers = o["workers"] or default_workers()
+    workers = o.workers or default_workers()
     if workers == 1:
         return None, 1
     from ..load.processes import ProcessExecutor
@@ -162,60 +163,24 @@ def _executor(o: dict[str, Any], target: Any, recipe: Any, prompts: Any) -> tupl
 
 @load.command("run", short_help="Run load stages against one target (the default subcommand).")
 @click.argument("target_ref", metavar="TARGET")
-@click.option("--concurrency", metavar="LIST", help="Closed loop: keep N requests in flight, one stage per value "
-              "(e.g. 1,8,32,128).")
-@click.option("--rate", metavar="LIST", help="Open loop: send requests at R per second on a schedule, one stage per "
-              "value (e.g. 1,5,20).")
-@click.option("--burstiness", type=float, metavar="B", help="Open loop: gamma arrivals of shape B (1 = Poisson, "
-              "the default; below 1 burstier; large B nearly evenly spaced).")
-@click.option("--max-concurrency", type=Count(1, MAX_CONCURRENCY), metavar="N",
-              help="Open loop: at most N requests in flight; waits are reported as queue time.")
-@click.option("-n", "--requests", type=Count(1), metavar="N",
-              help="Requests per stage after the warm-up [default: 100 unless --duration].")
-@click.option("-d", "--duration", metavar="DURATION", help="Length of each stage instead (30s, 5m, 1h).")
-@click.option("--warmup", type=Count(0), default=0, show_default=True, metavar="N",
-              help="Requests per stage whose results are dropped (chosen by send time, before the stage's own).")
-@click.option("--slo", metavar="SPEC", help="Per-request targets for goodput: ttft, ttfo, tpot, itl (largest gap), "
-              "e2e in seconds, e.g. ttft=0.5,tpot=50ms.")
-@click.option("--prompt", default=None, help="The prompt of every request [default: rollcall's question].")
-@click.option("--prompts", metavar="FILE.jsonl", help='Prompts in turn, one per line ({"prompt": "..."} or a JSON '
-              "string).")
-@click.option("--input-tokens", metavar="N[:SPREAD]", help="Synthetic prompts of about N tokens (± SPREAD, uniform), "
-              "seeded.")
-@click.option("--max-tokens", type=Count(1), metavar="N", help="max_tokens of each request.")
-@click.option("--ignore-eos", is_flag=True, help='Send "ignore_eos": true (vLLM and others: always answer '
-              "max-tokens tokens).")
-@click.option("--extra-body", metavar="JSON", help="JSON object of extra request fields for HTTP targets.")
-@click.option("-m", "--model", default=None, help="Model to load (a config target with several models needs one).")
-@click.option("--kind", default="openai", show_default=True, help="Kind of a TARGET given as a base URL.")
-@click.option("--api-key-env", metavar="VAR", help="For a base URL: read the API key from this environment variable.")
-@click.option("-c", "--config", "config_path", metavar="FILE", help="Config file with the [[target]] tables.")
-@click.option("--no-config", is_flag=True, help="Ignore any default config file.")
-@click.option("-t", "--timeout", default="60s", show_default=True, metavar="DURATION",
-              help="Deadline per request, connect to last token.")
-@click.option("--connect-timeout", type=DURATION, default=None, metavar="DURATION",
-              help="HTTP: fail with timeout when no connection in time [default: config or 10].")
-@click.option("--first-byte-timeout", type=DURATION, default=None, metavar="DURATION",
-              help="HTTP: fail with timeout when no response headers in time.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the arrival schedule and prompts.")
-@click.option("-w", "--workers", type=click.IntRange(min=1, max=4096), metavar="N",
-              help="Worker processes, each with its own event loop and connections; a stage's users or arrivals "
-              "are split among them [default: this machine's cores; 1 runs in this process]. With --ray: "
-              "actors [default: one per CPU of the cluster].")
-@click.option("--ray", "ray_address", is_flag=False, flag_value="default", default=None, metavar="[ADDRESS]",
-              help="Run the workers as Ray actors across a cluster (pip install 'rollcall[ray]'): ADDRESS is auto "
-              "(a cluster started with `ray start`), host:port, ray://host:port or local; alone, Ray's own "
-              "discovery (RAY_ADDRESS, else a new local Ray).")
-@click.option("--json", "json_path", metavar="PATH|-", help="Write the run as JSON (schema rollcall.load/1).")
-@click.option("-o", "--output", "outputs", multiple=True, metavar="FORMAT:PATH",
-              help="json, jsonl (every request as it finishes) or html (the report); - is stdout.")
-@click.option("-q", "--quiet", is_flag=True, help="Print only the summary line.")
-@click.option("--store", "store_location", metavar="PATH|URL", envvar="ROLLCALL_STORE", show_envvar=True,
-              help="History database (SQLite path or postgresql://...).")
-@click.option("--no-store", is_flag=True, help="Do not record this run in the history.")
-@click.option("--site", metavar="NAME", help="Where this run is made from [default: hostname].")
+@options(LoadOptions, skip=("seed", "workers", "ray_address"))
+@options(ProbeSettings, only=SHARED, defaults=LOAD_DEFAULTS,
+         help={"prompt": "The prompt of every request.",
+               "model": "Model to load (a config target with several models needs one).",
+               "timeout_s": "Deadline per request, connect to last token.",
+               "connect_timeout_s": "HTTP: fail with timeout when no connection in time (a config's [defaults] "
+                                    "connect_timeout is the default; so is its first_byte_timeout below).",
+               "first_byte_timeout_s": "HTTP: fail with timeout when no response headers in time."})
+@options(TargetSelection, only=("config_path", "no_config"),
+         help={"config_path": "Config file with the [[target]] tables.", "no_config": "Ignore any default config file."})
+@options(LoadOptions, only=("seed", "workers", "ray_address"))
+@options(OutputSettings, help={"json_path": "Write the run as JSON (schema rollcall.load/1).",
+                               "outputs": "json, jsonl (every request as it finishes) or html (the report); - is "
+                                          "stdout.",
+                               "store_location": "History database (SQLite path or postgresql://...).",
+                               "site": "Where this run is made from [default: hostname]."})
 @click.pass_context
-def run(ctx: click.Context, target_ref: str, **o: Any) -> int:
+def run(ctx: click.Context, target_ref: str, **_: Any) -> int:
     """Send stages of load to TARGET and report latency percentiles, throughput, goodput and errors.
 
     \b
@@ -230,30 +195,37 @@ def run(ctx: click.Context, target_ref: str, **o: Any) -> int:
     the cores) or on Ray actors (--ray); a worker that dies loses its requests in flight, which
     are counted as lost, and the stage is flagged.
     """
+    from ..load import target as t
     from ..load.spec import SpecError
-    from ..targets.base import DEFAULT_PROMPT
 
-    o["prompt_given"] = o["prompt"] is not None
-    o["prompt"] = o["prompt"] if o["prompt"] is not None else DEFAULT_PROMPT
+    o = LoadOptions.resolve(given(ctx, LoadOptions))
+    out = OutputSettings.resolve(given(ctx, OutputSettings))
+    flags = given(ctx, ProbeSettings)
+    config = None if t.is_url(target_ref) else _config(TargetSelection.resolve(given(ctx, TargetSelection)))
+    from_config = {k: v for k, v in (config.defaults if config else {}).items() if k in FROM_CONFIG}
     try:
-        spec = _build_spec(o)
-        prompts = _prompts(o, spec.seed)
+        probe = ProbeSettings.resolve(flags, from_config, LOAD_DEFAULTS)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    try:
+        spec = _build_spec(o, probe)
+        prompts = _prompts(o, probe, prompt_given="prompt" in flags)
         from ..load.sinks import output_sinks
 
-        specs = ([f"json:{o['json_path']}"] if o["json_path"] else []) + list(o["outputs"])
+        specs = out.report_specs
         try:
             outputs = output_sinks(specs)
         except ValueError as exc:
             raise SpecError(f"-o/--json: {exc}") from None
         spec = _fit_open_files(spec)
-        target, model, recipe = _target(target_ref, o, spec)
+        target, model, recipe = _target(target_ref, o, probe, spec, config)
     except SpecError as exc:
         raise _spec_error(exc) from None
     from ..load.remote import WorkerError
 
     try:
-        executor, shards = _executor(o, target, recipe, prompts)
-        return _execute(target, model, spec, prompts, outputs, specs, o, executor, shards)
+        executor, shards = _executor(o, recipe, prompts)
+        return _execute(target, model, spec, prompts, outputs, specs, out, executor, shards)
     except WorkerError as exc:
         from ..safetext import one_line
 
@@ -280,7 +252,7 @@ def _fit_open_files(spec: Any) -> Any:
 
 
 def _execute(target: Any, model: str, spec: Any, prompts: Any, outputs: list[Any], specs: list[str],
-             o: dict[str, Any], executor: Any, shards: int) -> int:
+             out: OutputSettings, executor: Any, shards: int) -> int:
     from ..load.app import execute
     from ..load.run import LoadRunner
     from ..load.sinks import StoreLoadSink
@@ -290,20 +262,20 @@ def _execute(target: Any, model: str, spec: Any, prompts: Any, outputs: list[Any
     from ..stdio import say
 
     console = human_console(stderr=uses_stdout(specs))
-    sinks: list[Any] = [LoadLiveView(console, quiet=o["quiet"]), *outputs]
+    sinks: list[Any] = [LoadLiveView(console, quiet=out.quiet), *outputs]
     store = None
-    if not o["no_store"]:
+    if not out.no_store:
         from ..store import StoreError, open_store_for_run
 
         try:
-            store, warning = open_store_for_run(o["store_location"])
+            store, warning = open_store_for_run(out.store_location)
         except StoreError as exc:
             raise click.UsageError(str(exc)) from None
         if warning:
             say(one_line(f"rollcall: warning: {warning}"))
         if store is not None:
             sinks.insert(0, StoreLoadSink(store))
-    site = o["site"] or _default_site()
+    site = out.site or _default_site()
     settings = {"kind": target.kind, "extra_body_keys": sorted(getattr(target, "extra_body", {}) or {}),
                 "executor": "local", "workers": 1}  # a remote executor says its own once started
     runner = LoadRunner(target, spec, prompts, model=model, sinks=sinks, settings=settings, site=site,

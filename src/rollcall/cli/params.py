@@ -1,5 +1,6 @@
-"""click parameter types over rollcall.durations and rollcall.inputs, so every flag parses a kind
-of value one way and click's error names the flag: `Invalid value for '-t' / '--timeout': ...`."""
+"""click parameter types over the project's value parsers (rollcall.settings' ValueTypes, over
+rollcall.durations and rollcall.inputs), so every flag parses a kind of value one way and click's
+error names the flag: `Invalid value for '-t' / '--timeout': ...`."""
 
 from __future__ import annotations
 
@@ -8,12 +9,19 @@ from typing import Any
 
 import click
 
-from .. import durations, inputs
+from .. import inputs, settings
 
 
-class _Parsed(click.ParamType):
-    def __init__(self, parse: Callable[[Any], Any]) -> None:
+class Parsed(click.ParamType):
+    """A click type for a ValueType (or any parser raising ValueError with a sentence)."""
+
+    def __init__(self, parse: Callable[[Any], Any], name: str = "value") -> None:
         self._parse = parse
+        self.name = name
+
+    @classmethod
+    def of(cls, value_type: settings.ValueType) -> Parsed:
+        return cls(value_type.parse, value_type.name)
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         try:
@@ -22,47 +30,16 @@ class _Parsed(click.ParamType):
             self.fail(str(exc), param, ctx)
 
 
-class Duration(_Parsed):
-    """Seconds: `30`, `1.5`, `30s`, `5m`, `1h`, `7d`, `500ms`; finite, above 0 (or 0 too with allow_zero)."""
-
-    name = "duration"
-
-    def __init__(self, *, allow_zero: bool = False) -> None:
-        super().__init__(lambda v: durations.parse_duration(v, None, allow_zero=allow_zero))
-
-
-class Count(_Parsed):
+def Count(minimum: int = 1, maximum: int = inputs.MAX_COUNT) -> Parsed:  # noqa: N802 - reads as a type
     """A whole number in minimum..maximum."""
-
-    name = "integer"
-
-    def __init__(self, minimum: int = 1, maximum: int = inputs.MAX_COUNT) -> None:
-        super().__init__(lambda v: inputs.parse_count(v, minimum=minimum, maximum=maximum))
+    return Parsed.of(settings.count(minimum, maximum))
 
 
-class Number(_Parsed):
+def Number(*, minimum: float | None = None, maximum: float | None = None) -> Parsed:  # noqa: N802
     """A finite number, optionally bounded."""
-
-    name = "number"
-
-    def __init__(self, *, minimum: float | None = None, maximum: float | None = None) -> None:
-        super().__init__(lambda v: inputs.parse_number(v, minimum=minimum, maximum=maximum))
+    return Parsed(lambda v: inputs.parse_number(v, minimum=minimum, maximum=maximum), "number")
 
 
-DURATION = Duration()
-DURATION_OR_ZERO = Duration(allow_zero=True)
-
-
-class Text(click.ParamType):
-    """Text from the command line that must be real Unicode: bytes that are not UTF-8 arrive as
-    lone surrogates, which no request body, header or database can carry."""
-
-    name = "text"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        if isinstance(value, str) and not inputs.is_unicode(value):
-            self.fail("is not valid UTF-8 text (check the encoding of the terminal or script)", param, ctx)
-        return value
-
-
-TEXT = Text()
+DURATION = Parsed.of(settings.DURATION)
+DURATION_OR_ZERO = Parsed.of(settings.DURATION_OR_ZERO)
+TEXT = Parsed.of(settings.TEXT)  # text that must be real Unicode (argv bytes that are not UTF-8 are refused)

@@ -1,4 +1,5 @@
-"""`rollcall run`: probe targets (g4f providers, config targets), show them live, report, exit code."""
+"""`rollcall run`: probe targets (the config's, or the implicit kind's: g4f providers), show them
+live, report, exit code. No kind is named here: their flags come from the registry."""
 
 from __future__ import annotations
 
@@ -6,15 +7,16 @@ from typing import Any
 
 import click
 
-from .common import probe_options, run_targets
-from .selection import resolve, target_options
+from ..settings import OutputSettings, ProbeSettings, TargetSelection
+from .common import run_targets
+from .options import WithKindFlags, given, options
+from .selection import resolve
 
 
-@click.command("run")
-@target_options
-@probe_options(default_timeout=30.0)
+@click.command("run", cls=WithKindFlags)
+@options(TargetSelection, ProbeSettings, OutputSettings)
 @click.pass_context
-def run(ctx: click.Context, **options: Any) -> int:
+def run(ctx: click.Context, **_: Any) -> int:
     """Probe providers at once and report who answered, how fast, and why the rest failed.
 
     \b
@@ -24,7 +26,8 @@ def run(ctx: click.Context, **options: Any) -> int:
       rollcall run -c rollcall.toml -o junit:results.xml -o html:report.html
       rollcall run --require Yqcloud --json results.json   (CI: exit 1 if Yqcloud is down)
     """
-    selection = resolve(ctx, options)
-    plan = selection.plan
-    return run_targets(plan.targets, selection.settings, intro=selection.intro, skipped=plan.skipped,
-                       links=selection.links)
+    prepared = resolve(ctx)
+    plan = prepared.plan
+    out = OutputSettings.resolve(given(ctx, OutputSettings))
+    return run_targets(plan.targets, prepared.settings, out, intro=plan.intro, skipped=plan.skipped,
+                       described=plan.described)

@@ -3,39 +3,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import click
 
+from ..serve.options import SERVE_LISTEN, ListenOptions
+from ..settings import OutputSettings, TargetSelection
 from .common import EXIT_OK
-
-LISTEN_PARAMS = ("listen", "token", "public")
-
-
-def listen_options(default: str | None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    what = "Serve the status page, API, badges and /metrics" if default else \
-        "Also serve the status page, API, badges and /metrics (as `rollcall serve` does)"
-    options = [
-        click.option("--listen", default=default, show_default=bool(default), metavar="HOST:PORT",
-                     help=f"{what} at this address. Loopback unless --token or --public."),
-        click.option("--token", envvar="ROLLCALL_SERVE_TOKEN", show_envvar=True, metavar="TOKEN",
-                     help="Require this token on every path but /healthz (Authorization: Bearer TOKEN or "
-                          "?token=TOKEN); needed to listen beyond loopback."),
-        click.option("--public", is_flag=True,
-                     help="Serve beyond loopback without a token: read-only, /probe off."),
-    ]
-
-    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
-        for option in reversed(options):
-            func = option(func)
-        return func
-
-    return decorate
+from .options import given, options
 
 
-def serve_options(listen: str | None, token: str | None, public: bool, site: str | None) -> Any:
+def serve_options(chosen: ListenOptions, site: str | None) -> Any:
     """ServeOptions from the flags, checked before anything binds (UsageError, exit 2)."""
+    listen, token, public = chosen.listen, chosen.token, chosen.public
     from ..redact import register_secret
     from ..serve.auth import check_exposure, parse_listen
     from ..serve.app import ServeOptions
@@ -65,16 +45,18 @@ def say_serving(url: str, options: Any) -> None:
 
 
 @click.command("serve", short_help="Serve the history: status page, JSON API, badges, Prometheus metrics.")
-@click.option("--store", "store_location", metavar="PATH|URL", envvar="ROLLCALL_STORE", show_envvar=True,
-              help="History store to serve: a SQLite file or a postgresql:// URL that watchers write into "
-                   "[default: ~/.local/share/rollcall/history.sqlite3].")
-@listen_options("127.0.0.1:8080")
-@click.option("-c", "--config", "config_path", metavar="FILE",
-              help="Config whose targets /probe?target=NAME may probe now (blackbox_exporter style), with its "
-                   "[defaults] (prompt, timeout, checks). Without it /probe is off.")
-@click.option("--site", metavar="NAME", help="Site label of /probe's metrics [default: hostname].")
-def serve(store_location: str | None, listen: str, token: str | None, public: bool, config_path: str | None,
-          site: str | None) -> int:
+@options(OutputSettings, only=("store_location",),
+         help={"store_location": "History store to serve: a SQLite file or a postgresql:// URL that watchers write "
+                                 "into [default: ~/.local/share/rollcall/history.sqlite3]."})
+@options(ListenOptions, defaults={"listen": SERVE_LISTEN},
+         help={"listen": "Serve the status page, API, badges and /metrics at this address. Loopback unless --token "
+                         "or --public."})
+@options(TargetSelection, only=("config_path",),
+         help={"config_path": "Config whose targets /probe?target=NAME may probe now (blackbox_exporter style), "
+                              "with its [defaults] (prompt, timeout, checks). Without it /probe is off."})
+@options(OutputSettings, only=("site",), help={"site": "Site label of /probe's metrics [default: hostname]."})
+@click.pass_context
+def serve(ctx: click.Context, **_: Any) -> int:
     """Serve what the history knows, read-only: every watcher writing into the store (a shared
     PostgreSQL for several sites) on one page.
 
@@ -98,7 +80,11 @@ def serve(store_location: str | None, listen: str, token: str | None, public: bo
     from ..store.location import is_explicit
     from .store_cmd import StoreProblem
 
-    options = serve_options(listen, token, public, site)
+    out = OutputSettings.resolve(given(ctx, OutputSettings))
+    store_location = out.store_location
+    options = serve_options(ListenOptions.resolve(given(ctx, ListenOptions), defaults={"listen": SERVE_LISTEN}),
+                            out.site)
+    config_path = TargetSelection.resolve(given(ctx, TargetSelection)).config_path
     prober = _config_prober(config_path) if config_path else None
     where = resolve_location(store_location)
     if "://" not in where and not Path(where).expanduser().exists():
@@ -119,28 +105,20 @@ def serve(store_location: str | None, listen: str, token: str | None, public: bo
 
 
 def _config_prober(path: str) -> Any:
-    """A Prober over the config's targets (built now, probed on the server's loop)."""
-    from .. import checks
+    """A Prober over the config's targets (built now, probed on the server's loop), with the
+    settings its [defaults] give (prompt, deadline, checks)."""
     from ..config import ConfigError, load_config
-    from ..plan import build_plan
+    from ..plan import SelectionError, build_plan
     from ..serve.prober import Prober
-    from ..targets.g4f import SelectionError
+    from ..settings import ProbeSettings
 
     try:
         config = load_config(path)
-        plan = build_plan(config)
-        defaults = config.defaults
-        answer_checks = checks.combine([
-            checks.expect_regex(defaults.expect) if defaults.expect else None,
-            checks.max_total(defaults.max_total) if defaults.max_total else None,
-            checks.max_ttft(defaults.max_ttft) if defaults.max_ttft else None,
-        ])
+        settings = ProbeSettings.resolve(config=config.defaults)
+        plan = build_plan(config, settings=settings)
     except (ConfigError, SelectionError, ValueError) as exc:
         raise click.UsageError(str(exc)) from None
-    options: dict[str, Any] = {"timeout_s": defaults.timeout or 30.0, "checks": answer_checks}
-    if defaults.prompt:
-        options["prompt"] = defaults.prompt
-    return Prober(plan.targets, options, owned=True)
+    return Prober(plan.targets, settings, owned=True)
 
 
 COMMANDS: list[click.Command] = [serve]

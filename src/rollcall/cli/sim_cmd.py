@@ -9,15 +9,19 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 import click
 from click.core import ParameterSource
 
-from .common import RunSettings, fit_to_open_files, probe_options, run_targets
-from .watch_cmd import watch_options
+from ..serve.options import ListenOptions
+from ..settings import OutputSettings, ProbeSettings
+from ..watch.options import WatchOptions
+from .common import fit_to_open_files, run_targets
+from .options import given, options
 
-DEMO_TIMEOUT_S = 3.0  # the never-answering providers hold the demo this long
+DEMO_TIMEOUT_S = 3.0
 
 
 def _load(fleet_path: str | None):  # type: ignore[no-untyped-def]
@@ -167,16 +171,24 @@ def _say(line: str) -> None:
         os.close(devnull)
 
 
+# demo's own defaults: the never-answering providers hold the demo DEMO_TIMEOUT_S; `--watch`
+# watches every 5 s, down after 2 bad rounds, up after 2 good ones, no reminders, nothing pruned.
+DEMO_DEFAULTS = {"timeout_s": DEMO_TIMEOUT_S}
+DEMO_WATCH_DEFAULTS = {"every_s": 5.0, "fail_after": 2, "recover_after": 2, "remind_s": 0.0, "keep_s": 0.0}
+
+
 @click.command("demo")
 @click.option("--fleet", "fleet_path", metavar="FILE", help=_FLEET_HELP)
 @click.option("--seed", type=int, default=None, help=_SEED_HELP)
 @click.option("--watch", "as_watch", is_flag=True,
               help="Watch a few simulated providers instead (as `rollcall watch` does, every 5 s by default) "
                    "while one of them goes down at round 3 and comes back at round 7.")
-@probe_options(default_timeout=DEMO_TIMEOUT_S)
-@watch_options
+@options(ProbeSettings, OutputSettings, skip=("model", "connect_timeout_s", "first_byte_timeout_s"),
+         defaults=DEMO_DEFAULTS)
+@options(WatchOptions, defaults=DEMO_WATCH_DEFAULTS)
+@options(ListenOptions)
 @click.pass_context
-def demo(ctx: click.Context, fleet_path: str | None, seed: int | None, as_watch: bool, **options: Any) -> int:
+def demo(ctx: click.Context, fleet_path: str | None, seed: int | None, as_watch: bool, **_: Any) -> int:
     """Probe a fleet of simulated providers, offline, and show rollcall's full report.
 
     Starts about twenty simulated OpenAI-compatible providers on a free loopback port (fast,
@@ -195,68 +207,63 @@ def demo(ctx: click.Context, fleet_path: str | None, seed: int | None, as_watch:
     from ..sim import run_sim_in_thread
     from ..sim.demo import demo_targets
 
-    from .watch_cmd import WATCH_PARAMS
-
-    watch_values = {k: options.pop(k) for k in WATCH_PARAMS}
-    settings = RunSettings.from_options(options)
-    settings.validate()
-    fit_to_open_files(settings)
-    if ctx.get_parameter_source("store_location") is not ParameterSource.COMMANDLINE:
-        settings.no_store = True  # simulated providers do not belong in the history unless asked
+    watching, listening = given(ctx, WatchOptions), given(ctx, ListenOptions)
+    if (watching or listening) and not as_watch:
+        first = next(s for r in (WatchOptions, ListenOptions) for s in r.settings() if s.name in {**watching, **listening})
+        raise click.UsageError(f"{first.flags[-1]} is a watch setting: add --watch")
     fleet = _load(fleet_path)
-    settings.extra = {"demo": True, "seed": seed if seed is not None else fleet.seed, "fleet": fleet_path}
-    given = [k for k in WATCH_PARAMS if ctx.get_parameter_source(k) is ParameterSource.COMMANDLINE]
-    if given and not as_watch:
-        raise click.UsageError(f"--{given[0].replace('_', '-')} is a watch setting: add --watch")
+    try:
+        settings = ProbeSettings.resolve(given(ctx, ProbeSettings), defaults=DEMO_DEFAULTS)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    settings = fit_to_open_files(settings).with_extra(demo=True, seed=seed if seed is not None else fleet.seed,
+                                                      fleet=fleet_path)
+    # Simulated providers do not belong in the history unless asked (--store; not $ROLLCALL_STORE).
+    asked = ctx.get_parameter_source("store_location") is ParameterSource.COMMANDLINE
+    out = OutputSettings.resolve(given(ctx, OutputSettings), defaults={"no_store": not asked})
     if as_watch:
-        return _demo_watch(fleet, fleet_path, seed, settings, watch_values)
+        return _demo_watch(fleet, fleet_path, seed, settings, out, watching, ListenOptions.resolve(listening))
     with run_sim_in_thread(fleet, seed=seed) as base_url:
         targets = demo_targets(base_url, fleet, concurrency=settings.concurrency)
-        return run_targets(targets, settings, intro=f"Probing {len(targets)} simulated providers at {base_url}")
+        return run_targets(targets, settings, out, intro=f"Probing {len(targets)} simulated providers at {base_url}")
 
 
-def _demo_watch(fleet: Any, fleet_path: str | None, seed: int | None, settings: RunSettings,
-                values: dict[str, Any]) -> int:
+def _demo_watch(fleet: Any, fleet_path: str | None, seed: int | None, settings: ProbeSettings,
+                out: OutputSettings, watching: dict[str, Any], listen: ListenOptions) -> int:
     from ..config import ConfigError
     from ..sim import run_sim_in_thread
     from ..sim.demo import WATCH_SLO, outage_script, watch_fleet
-    from ..watch.settings import WatchSettings, with_flags
-    from ..watch.state import Slo, Thresholds
+    from ..watch.settings import settle
+    from ..watch.state import Slo
     from .watch_cmd import watch_targets
 
     watched = watch_fleet(fleet, packaged=fleet_path is None)
-    base = WatchSettings(every_s=5.0, thresholds=Thresholds(2, 2), remind_s=0.0, keep_s=0.0, slo=Slo(**WATCH_SLO))
     try:
-        watch_settings = with_flags(base, every=values["every"], fail_after=values["fail_after"],
-                                    recover_after=values["recover_after"], remind=values["remind"],
-                                    keep=values["keep"], notify=values["notify"], webhook=values["webhook"],
-                                    alertmanager=values["alertmanager"])
+        watch_settings, watch_options = settle(None, watching, DEMO_WATCH_DEFAULTS, slo=Slo(**WATCH_SLO))
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from None
     from .serve_cmd import serve_options
 
-    serving = serve_options(values["listen"], values["token"], values["public"], settings.site)
-    with run_sim_in_thread(watched, seed=seed) as base_url, _demo_store(settings, serving):
+    serving = serve_options(listen, out.site)
+    with run_sim_in_thread(watched, seed=seed) as base_url, _demo_store(out, serving) as out:
         from ..sim.demo import demo_targets
 
         targets = demo_targets(base_url, watched, concurrency=settings.concurrency)
-        return watch_targets(targets, settings, watch_settings, rounds=values["rounds"], verbose=values["verbose"],
-                             seed=values["jitter_seed"], on_round=outage_script(base_url, watched),
-                             serving=serving)
+        return watch_targets(targets, settings, out, watch_settings, watch_options,
+                             on_round=outage_script(base_url, watched), serving=serving)
 
 
 @contextmanager
-def _demo_store(settings: RunSettings, serving: Any) -> Iterator[None]:
+def _demo_store(out: OutputSettings, serving: Any) -> Iterator[OutputSettings]:
     """`demo --watch --listen` without --store: a history in a temporary file for the page to
     show, gone when the demo ends (demo runs stay out of the real history)."""
-    if serving is None or not settings.no_store:
-        yield
+    if serving is None or not out.no_store:
+        yield out
         return
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="rollcall-demo-") as tmp:
-        settings.no_store, settings.store_location = False, f"{tmp}/history.sqlite3"
-        yield
+        yield replace(out, no_store=False, store_location=f"{tmp}/history.sqlite3")
 
 
 COMMANDS: list[click.Command] = [sim, demo]

@@ -1,66 +1,31 @@
 """`rollcall watch` (keep probing, track states, open incidents, alert) and `rollcall incidents`.
 
-Thin: `watch` takes every target, filter and output option `run` takes (cli/selection.py,
-cli/common.py) plus the watch settings, and hands a WatchJob to rollcall.watch.app.
+Thin: `watch` takes every target, filter and output option `run` takes (the same declarations)
+plus its own (rollcall.watch.settings.WatchOptions), and hands a WatchJob to rollcall.watch.app.
 """
 
 from __future__ import annotations
 
 import signal
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import click
 
-from .common import EXIT_FAILED, EXIT_OK, RunSettings, human_console, probe_options
-from .params import Count
-from .selection import resolve, target_options
-
-WATCH_PARAMS = ("every", "fail_after", "recover_after", "remind", "keep", "notify", "webhook", "alertmanager",
-                 "rounds", "verbose", "jitter_seed", "listen", "token", "public")
-
-
-def watch_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    options = [
-        click.option("--every", metavar="DURATION",
-                     help="Time between rounds: 30s, 5m, 1h ... [default: [watch] every, else 5m]. "
-                          "Targets may set their own (`every` in a [[target]])."),
-        click.option("--fail-after", type=Count(1), metavar="N",
-                     help="Consecutive failed (or over-SLO) rounds before a target is down (or degraded) [default: 3]."),
-        click.option("--recover-after", type=Count(1), metavar="N",
-                     help="Consecutive good rounds before it is up again [default: 2]."),
-        click.option("--remind", metavar="DURATION",
-                     help="Repeat a still-open alert at most this often; 0 never [default: 1h]."),
-        click.option("--keep", metavar="DURATION",
-                     help="Prune results older than this while watching (daily rollups stay); 0 keeps all "
-                          "[default: 30d]."),
-        click.option("--notify", multiple=True, metavar="URL",
-                     help="Alert through Apprise (repeatable): slack://, discord://, tgram://, mailto://, ntfy://, "
-                          "json://... (pip install 'rollcall[watch]')."),
-        click.option("--webhook", multiple=True, metavar="URL",
-                     help="POST rollcall's alert JSON (schema rollcall.alert/1) here (repeatable)."),
-        click.option("--alertmanager", multiple=True, metavar="URL",
-                     help="Send alerts to Prometheus Alertmanager at this base URL, API v2 (repeatable)."),
-        click.option("--rounds", type=Count(1), metavar="N",
-                     help="Stop after N rounds (of each interval group); default: until stopped."),
-        click.option("-v", "--verbose", is_flag=True, help="Print every probe's line, not only rounds and changes."),
-        click.option("--jitter-seed", type=int, default=None, hidden=True, help="Seed the jitter between rounds."),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    from .serve_cmd import listen_options
-
-    return listen_options(None)(func)
+from ..serve.options import ListenOptions
+from ..settings import OutputSettings, ProbeSettings, TargetSelection
+from ..watch.options import WatchOptions
+from .common import EXIT_FAILED, EXIT_OK, human_console
+from .options import WithKindFlags, given, options
+from .selection import resolve
 
 
-@click.command("watch", short_help="Keep probing: track each target's state, open incidents, alert.")
-@target_options
-@probe_options(default_timeout=30.0)
-@watch_options
+@click.command("watch", cls=WithKindFlags, short_help="Keep probing: track each target's state, open incidents, alert.")
+@options(TargetSelection, ProbeSettings, OutputSettings, WatchOptions, ListenOptions)
 @click.pass_context
-def watch(ctx: click.Context, **options: Any) -> int:
+def watch(ctx: click.Context, **_: Any) -> int:
     """Probe the targets every few minutes, forever: know when each one goes down or gets slow,
     and when it comes back, and say so once.
 
@@ -70,6 +35,7 @@ def watch(ctx: click.Context, **options: Any) -> int:
     --recover-after good rounds. Each change opens or resolves an incident
     (`rollcall incidents`) and alerts every channel once; reminders follow at most every
     --remind. Every round is recorded in the history like a run. SIGTERM or Ctrl-C stops.
+    Each option of [watch] (every, fail_after, recover_after, remind, keep) is its flag's default.
     \b
     Examples:
       rollcall watch -c rollcall.toml                       every 5 minutes, forever
@@ -80,35 +46,25 @@ def watch(ctx: click.Context, **options: Any) -> int:
     requirement failed in the last round; 2 bad usage or config; 130 Ctrl-C; 129 SIGHUP.
     """
     from ..config import ConfigError
-    from ..watch.settings import from_config, with_flags
-
+    from ..watch.settings import settle
     from .serve_cmd import serve_options
 
-    watch_values = {k: options.pop(k) for k in WATCH_PARAMS}
+    out = OutputSettings.resolve(given(ctx, OutputSettings))
     # Checked first: a --listen that would expose the history stops before targets load or anything binds.
-    serving = serve_options(watch_values["listen"], watch_values["token"], watch_values["public"], options["site"])
-    selection = resolve(ctx, options)
+    serving = serve_options(ListenOptions.resolve(given(ctx, ListenOptions)), out.site)
+    prepared = resolve(ctx)
     try:
-        settings = with_flags(
-            from_config(selection.config), every=watch_values["every"], fail_after=watch_values["fail_after"],
-            recover_after=watch_values["recover_after"], remind=watch_values["remind"], keep=watch_values["keep"],
-            notify=watch_values["notify"], webhook=watch_values["webhook"],
-            alertmanager=watch_values["alertmanager"],
-        )
+        settings, watch_options = settle(prepared.config, given(ctx, WatchOptions))
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from None
-    plan = selection.plan
-    return watch_targets(
-        plan.targets, selection.settings, settings, origins=plan.origins, skipped=plan.skipped,
-        rounds=watch_values["rounds"], verbose=watch_values["verbose"], seed=watch_values["jitter_seed"],
-        serving=serving,
-    )
+    plan = prepared.plan
+    return watch_targets(plan.targets, prepared.settings, out, settings, watch_options, origins=plan.origins,
+                         skipped=plan.skipped, serving=serving)
 
 
 def watch_targets(
-    targets: Any, run: RunSettings, settings: Any, *, origins: dict[str, str] | None = None, skipped: Any = (),
-    rounds: int | None = None, verbose: bool = False, seed: int | None = None, on_round: Any = None,
-    serving: Any = None,
+    targets: Any, probe: ProbeSettings, out: OutputSettings, settings: Any, options: WatchOptions, *,
+    origins: dict[str, str] | None = None, skipped: Any = (), on_round: Any = None, serving: Any = None,
 ) -> int:
     """Watch `targets` (shared by `watch` and `demo --watch`); returns the exit code. `serving`
     (ServeOptions) also serves the history from this process while it watches."""
@@ -117,34 +73,29 @@ def watch_targets(
     from ..store import StoreError, default_site, open_store, open_store_for_run
     from ..stop import exit_status, signal_name
     from ..watch.app import WatchJob, run_watch
-    from .common import _checks
 
-    run.validate()
-    answer_checks = _checks(run)
-    specs = run.report_specs
+    specs = out.report_specs
     try:
         outputs.parse_specs(specs)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     console = human_console(stderr=outputs.uses_stdout(specs))
-    if serving is not None and run.no_store:
+    if serving is not None and out.no_store:
         raise click.UsageError("--listen serves the history this watch records: drop --no-store")
     store = None
-    if not run.no_store:
+    if not out.no_store:
         try:
-            store, warning = open_store_for_run(run.store_location)
+            store, warning = open_store_for_run(out.store_location)
         except StoreError as exc:
             raise click.UsageError(str(exc)) from None
         if warning:
             console.print(f"rollcall: warning: {warning}", style="yellow", highlight=False)
-    location = run.store_location
+    location = out.store_location
     job = WatchJob(
-        targets=targets, settings=settings, site=run.site or default_site(),
-        runner_options={"prompt": run.prompt, "timeout_s": run.timeout, "concurrency": run.concurrency,
-                        "repeat": run.repeat, "checks": answer_checks, "skipped": tuple(skipped)},
-        run_settings=dict(run.extra), origins=dict(origins or {}), store=store,
-        reopen=(lambda: open_store(location)) if store is not None else None,
-        outputs=specs, rounds=rounds, seed=seed, verbose=verbose, quiet=run.quiet, on_round=on_round,
+        targets=targets, settings=settings, site=out.site or default_site(), probe=probe, skipped=tuple(skipped),
+        origins=dict(origins or {}), store=store, reopen=(lambda: open_store(location)) if store is not None else None,
+        outputs=specs, rounds=options.rounds, seed=options.jitter_seed, verbose=options.verbose, quiet=out.quiet,
+        on_round=on_round,
     )
     try:
         with _serving(serving, job, location):
@@ -155,7 +106,7 @@ def watch_targets(
         raise click.UsageError(str(exc)) from None
     summary = end.summary
     how = f" ({signal_name(end.signal)})" if end.signal is not None else ""
-    if not run.quiet or end.signal is not None:
+    if not out.quiet or end.signal is not None:
         console.print(
             f"rollcall: watch stopped{how} after {summary.rounds} round(s): {summary.opened} incident(s) opened, "
             f"{summary.resolved} resolved, {summary.alerts} alert(s) raised", style="dim", highlight=False,
@@ -164,7 +115,7 @@ def watch_targets(
         return EXIT_OK  # what service managers expect of a service they stop
     if end.signal is not None:
         return exit_status(end.signal)  # 130 Ctrl-C, 129 SIGHUP
-    unmet = checks.Requirements(run.require, run.min_ok).unmet(summary.last_run)
+    unmet = checks.Requirements.of(probe).unmet(summary.last_run)
     for problem in unmet:
         print(f"rollcall: requirement failed in the last round: {problem}", file=sys.stderr)
     return EXIT_FAILED if unmet else EXIT_OK
@@ -184,7 +135,7 @@ def _serving(serving: Any, job: Any, location: str | None) -> Iterator[None]:
     from ..store import open_store
     from .serve_cmd import say_serving
 
-    prober = Prober(job.targets, job.runner_options)
+    prober = Prober(job.targets, job.probe)
 
     def on_start(loop: Any) -> None:
         prober.loop = loop

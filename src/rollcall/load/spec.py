@@ -10,6 +10,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..settings import SWITCH, TEXT, Declared, ValueType, count, setting
+
 # Per-request SLOs a user can set, and the record field each one bounds (seconds).
 SLO_FIELDS = {"ttft": "ttft_s", "ttfo": "ttfo_s", "tpot": "tpot_s", "itl": "itl_max_s", "e2e": "e2e_s"}
 MODES = ("concurrency", "rate")
@@ -23,6 +25,72 @@ MAX_RATE = 1_000_000.0
 
 class SpecError(ValueError):
     """A load setting that cannot be used; str() is one line naming the flag: `--rate: ...`."""
+
+
+def _number(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{value!r} is not a number") from None
+
+
+NUMBER = ValueType("number", _number, (int, float), "B")
+SEED = ValueType("integer", lambda v: int(count(-(2**63), 2**63 - 1).parse(v)), (int,), "N")
+
+
+@dataclass(frozen=True, slots=True)
+class LoadOptions(Declared):
+    """The options of `rollcall load run` that are its own (it shares --prompt, -m, --timeout,
+    the HTTP deadlines and the outputs with `run`: the same declarations). Lists and specs are
+    kept as given here and parsed into a LoadSpec, where they meet (`--rate` or `--concurrency`)."""
+
+    concurrency: str | None = setting(None, flag="--concurrency", type=TEXT, metavar="LIST",
+                                      help="Closed loop: keep N requests in flight, one stage per value "
+                                           "(e.g. 1,8,32,128).")
+    rate: str | None = setting(None, flag="--rate", type=TEXT, metavar="LIST",
+                               help="Open loop: send requests at R per second on a schedule, one stage per value "
+                                    "(e.g. 1,5,20).")
+    burstiness: float | None = setting(None, flag="--burstiness", type=NUMBER, metavar="B",
+                                       help="Open loop: gamma arrivals of shape B (1 = Poisson, the default; below 1 "
+                                            "burstier; large B nearly evenly spaced).")
+    max_concurrency: int | None = setting(None, flag="--max-concurrency", type=count(1, MAX_CONCURRENCY),
+                                          help="Open loop: at most N requests in flight; waits are reported as "
+                                               "queue time.")
+    requests: int | None = setting(None, flag="-n/--requests", type=count(1),
+                                   help="Requests per stage after the warm-up [default: 100 unless --duration].")
+    duration: str | None = setting(None, flag="-d/--duration", type=TEXT, metavar="DURATION",
+                                   help="Length of each stage instead (30s, 5m, 1h).")
+    warmup: int = setting(0, flag="--warmup", type=count(0), show_default=True,
+                          help="Requests per stage whose results are dropped (chosen by send time, before the "
+                               "stage's own).")
+    slo: str | None = setting(None, flag="--slo", type=TEXT, metavar="SPEC",
+                              help="Per-request targets for goodput: ttft, ttfo, tpot, itl (largest gap), e2e in "
+                                   "seconds, e.g. ttft=0.5,tpot=50ms.")
+    prompts: str | None = setting(None, flag="--prompts", type=TEXT, metavar="FILE.jsonl",
+                                  help='Prompts in turn, one per line ({"prompt": "..."} or a JSON string).')
+    input_tokens: str | None = setting(None, flag="--input-tokens", type=TEXT, metavar="N[:SPREAD]",
+                                       help="Synthetic prompts of about N tokens (± SPREAD, uniform), seeded.")
+    max_tokens: int | None = setting(None, flag="--max-tokens", type=count(1), help="max_tokens of each request.")
+    ignore_eos: bool = setting(False, flag="--ignore-eos", type=SWITCH,
+                               help='Send "ignore_eos": true (vLLM and others: always answer max-tokens tokens).')
+    extra_body: str | None = setting(None, flag="--extra-body", type=TEXT, metavar="JSON",
+                                     help="JSON object of extra request fields for HTTP targets.")
+    kind: str = setting("openai", flag="--kind", type=TEXT, metavar="KIND",
+                        help="Kind of a TARGET given as a base URL (any kind with a base_url; `rollcall kinds`).")
+    api_key_env: str | None = setting(None, flag="--api-key-env", type=TEXT, metavar="VAR",
+                                      help="For a base URL: read the API key from this environment variable.")
+    seed: int = setting(0, flag="--seed", type=SEED, show_default=True,
+                        help="Seed of the arrival schedule and prompts.")
+    workers: int | None = setting(None, flag="-w/--workers", type=count(1, 4096),
+                                  help="Worker processes, each with its own event loop and connections; a stage's "
+                                       "users or arrivals are split among them [default: this machine's cores; 1 "
+                                       "runs in this process]. With --ray: actors [default: one per CPU of the "
+                                       "cluster].")
+    ray_address: str | None = setting(None, flag="--ray", type=TEXT, metavar="[ADDRESS]", flag_value="default",
+                                      help="Run the workers as Ray actors across a cluster (pip install "
+                                           "'rollcall[ray]'): ADDRESS is auto (a cluster started with `ray start`), "
+                                           "host:port, ray://host:port or local; alone, Ray's own discovery "
+                                           "(RAY_ADDRESS, else a new local Ray).")
 
 
 def parse_duration(text: str, flag: str) -> float:

@@ -1,8 +1,6 @@
 """Which target a load run calls: a config target by name (any kind, built by the same plan code as
-`rollcall run`), or a base URL with `--kind`.
-
-URL_KINDS is the one place that maps a kind to a target for a bare URL; when kinds become a
-registry (issue 11) this lookup moves there and nothing else changes.
+`rollcall run`), or a base URL with `--kind` (any registered kind with a `base_url` field, built
+through the registry as a config entry would be).
 
 Worker processes and Ray actors never receive a live target: `resolve()` gives the caller its
 target and a `TargetRecipe` (plain data: the URL and kind, or the config entry, the model, the
@@ -13,11 +11,12 @@ recipe with `build()`, through the same code.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..settings import ProbeSettings, after_field
 from ..targets.base import Target
 from .spec import SpecError
 
@@ -30,18 +29,10 @@ class Connection:
     connect_timeout_s: float | None = 10.0
     first_byte_timeout_s: float | None = None
 
-
-def _openai(base_url: str, *, model: str, api_key: str | None, connection: Connection) -> Target:
-    from ..http import HttpClient
-    from ..targets.openai import OpenAITarget
-
-    client = HttpClient(limit=connection.max_in_flight, connect_timeout_s=connection.connect_timeout_s,
-                        first_byte_timeout_s=connection.first_byte_timeout_s)
-    name = urlsplit(base_url).hostname or "endpoint"
-    return OpenAITarget(name, base_url, models=(model,), api_key=api_key, client=client)
-
-
-URL_KINDS: Mapping[str, Callable[..., Target]] = {"openai": _openai}
+    def settings(self, model: str | None = None) -> ProbeSettings:
+        """What building targets takes: the pool for every request in flight, the deadlines."""
+        return ProbeSettings(concurrency=self.max_in_flight, connect_timeout_s=self.connect_timeout_s,
+                             first_byte_timeout_s=self.first_byte_timeout_s, model=model)
 
 
 def is_url(ref: str) -> bool:
@@ -62,19 +53,33 @@ def url_target(url: str, *, kind: str, model: str | None, api_key_env: str | Non
 
 
 def _url_target(url: str, *, kind: str, model: str | None, api_key: str | None, connection: Connection) -> Target:
-    factory = URL_KINDS.get(kind)
-    if factory is None:
-        raise SpecError(f"--kind: {kind!r} cannot be given a base URL (known: {', '.join(sorted(URL_KINDS))})")
+    from ..kinds import BuildContext, KindError, registry
+
     try:
-        return factory(url, model=model or "", api_key=api_key, connection=connection)
+        chosen = registry().get(kind)
+    except KindError as exc:
+        raise SpecError(f"--kind{after_field(str(exc))}") from None
+    if chosen.field("base_url") is None:
+        takes = ", ".join(k.name for k in registry() if k.field("base_url") is not None)
+        raise SpecError(f"--kind: {kind!r} cannot be given a base URL (kinds that take one: {takes})")
+    values: dict[str, Any] = {"base_url": url}
+    if api_key:
+        if chosen.field("api_key") is None:
+            raise SpecError(f"--api-key-env: kind {kind!r} takes no API key")
+        values["api_key"] = api_key
+    try:
+        entry = chosen.entry(urlsplit(url).hostname or "endpoint", models=(model or "",), **values)
+        targets = chosen.build(entry, BuildContext(connection.settings())).targets
     except ValueError as exc:
         raise SpecError(f"TARGET: {exc}") from None
+    if len(targets) != 1:
+        raise SpecError(f"--kind: {kind!r} made {len(targets)} targets of one base URL; load needs exactly one")
+    return targets[0]
 
 
 def config_target(name: str, config: Any, *, model: str | None, connection: Connection) -> tuple[Target, str]:
     """The config target called `name` and the model to load it with."""
-    from ..plan import build_plan
-    from ..targets.g4f import SelectionError
+    from ..plan import SelectionError, build_plan
 
     if config is None:
         raise SpecError(f"TARGET: {name!r} is neither a base URL (http://...) nor a config target (no config file; "
@@ -83,9 +88,7 @@ def config_target(name: str, config: Any, *, model: str | None, connection: Conn
         if skipped.name.lower() == name.lower():
             raise SpecError(f"TARGET: config target {skipped.name!r} was skipped: {skipped.reason}")
     try:
-        plan = build_plan(config, model=model, only=[name], concurrency=connection.max_in_flight,
-                          connect_timeout_s=connection.connect_timeout_s,
-                          first_byte_timeout_s=connection.first_byte_timeout_s)
+        plan = build_plan(config, settings=connection.settings(model), only=[name])
     except (SelectionError, ValueError) as exc:
         raise SpecError(f"TARGET: {exc}") from None
     if len(plan.targets) != 1:
@@ -128,13 +131,17 @@ class TargetRecipe:
 
 
 def _secrets_of(api_key: str | None, entry: Any) -> tuple[str, ...]:
+    """The registered secrets among the key and the entry's secret fields (its kind says which)."""
+    from ..kinds import registry
     from ..redact import registered
 
     candidates: list[str | None] = [api_key]
     if entry is not None:
-        candidates.append(entry.api_key)
-        for value in entry.headers.values():
-            candidates += [value, value.partition(" ")[2]]
+        for declared in registry().get(entry.kind).fields:
+            value = entry.values.get(declared.name) if declared.secret else None
+            for text in (value.values() if isinstance(value, Mapping) else [value]):
+                if isinstance(text, str):
+                    candidates += [text, text.partition(" ")[2]]  # "Bearer <token>": the token too
     return registered(candidates)
 
 

@@ -94,8 +94,8 @@ def payload(run: RunResult) -> dict[str, Any]:
         d["reasoning"], d["reasoning_len"] = _clip(r.reasoning, limit // 2), len(r.reasoning)
         results.append(d)
     doc = run.to_dict()["run"]
-    doc["repeat"] = int(run.settings.get("repeat", 1) or 1)
-    doc["settings"] = {str(k): _setting(v) for k, v in run.settings.items()}
+    doc["repeat"] = run.settings.repeat
+    doc["settings"] = {str(k): _setting(v) for k, v in run.settings.to_json().items()}
     return _shown({"run": doc, "results": results, "kinds": [k.value for k in ErrorKind]})
 
 

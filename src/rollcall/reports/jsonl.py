@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import IO
 
-from ..models import ProbeResult, RunResult
+from ..models import ProbeResult, RunInfo, RunResult
 from ..safetext import json_text
 from ..stdio import write_stdout
 
@@ -48,7 +48,7 @@ class JsonlSink:
         self._written: Counter[ProbeResult] = Counter()
         self._broken = False
 
-    def start(self, run_id: str, planned: int) -> None:
+    def start(self, info: RunInfo | None = None) -> None:
         self._started = True
         if not self._stdout:
             self._out = open(self.path, "wb")  # noqa: SIM115 - lives across start/result/finish
@@ -57,7 +57,7 @@ class JsonlSink:
         if self._broken:
             return
         if not self._started:  # fed without start(): the runner always calls it, be lenient anyway
-            self.start("", 0)
+            self.start()
         try:
             if self._stdout:
                 if not write_stdout(line(result)):  # whole, even through an unbuffered pipe

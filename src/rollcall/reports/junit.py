@@ -132,7 +132,7 @@ def _testcase(parent: ET.Element, result: ProbeResult, repeat: int) -> None:
 
 def build(run: RunResult) -> ET.Element:
     """The document as an ElementTree element (root <testsuites>)."""
-    repeat = int(run.settings.get("repeat", 1) or 1)
+    repeat = run.settings.repeat
     cancelled = sum(1 for r in run.results if r.error_kind == ErrorKind.CANCELLED)
     failures = run.failed_count - cancelled
     tests = len(run.results) + len(run.skipped)
@@ -150,7 +150,7 @@ def build(run: RunResult) -> ET.Element:
         "rollcall.prompt": run.prompt,
         "rollcall.complete": str(run.complete).lower(),
         "rollcall.version": run.version,
-        **{f"rollcall.settings.{k}": "" if v is None else str(v) for k, v in sorted(run.settings.items())},
+        **{f"rollcall.settings.{k}": "" if v is None else str(v) for k, v in sorted(run.settings.to_json().items())},
     }
     for name, value in props.items():
         ET.SubElement(properties, "property", name=xml_text(name), value=xml_text(value))

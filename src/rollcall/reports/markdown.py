@@ -137,15 +137,14 @@ def _per_target(run: RunResult, links: Mapping[str, str], badges: str | None = N
     return lines
 
 
-def dumps(run: RunResult, links: Mapping[str, str] | None = None, badges: str | None = None) -> str:
-    """The run as a Markdown section: a summary line and the status table.
-
-    `links` maps a target name to its homepage (e.g. a g4f provider's `url`); only http(s)
-    links are used. `badges` is where `rollcall serve` runs (https://status.example): each row
-    then gets a live state badge linking to its page there.
+def dumps(run: RunResult, badges: str | None = None) -> str:
+    """The run as a Markdown section: a summary line and the status table. Target names link to
+    the homepage their kind gave (run.targets, e.g. a g4f provider's `url`); only http(s) links
+    are used. `badges` is where `rollcall serve` runs (https://status.example): each row then gets
+    a live state badge linking to its page there.
     """
-    links = links or {}
-    repeat = int(run.settings.get("repeat", 1) or 1)
+    links = {t.name: t.link for t in run.targets if t.link}
+    repeat = run.settings.repeat
     head = f"**{run.ok_count} ok, {run.failed_count} failed** in {run.wall_s:.2f} s"
     if repeat > 1:
         head += f" · {repeat} attempts per target"

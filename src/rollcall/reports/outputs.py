@@ -17,13 +17,13 @@ from __future__ import annotations
 import os
 import stat
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from .. import stdio
 from ..stdio import write_stdout
-from ..models import ProbeResult, RunResult
+from ..models import ProbeResult, RunInfo, RunResult
 from ..sinks import Sink
 
 ALIASES = {"md": "markdown"}
@@ -126,7 +126,7 @@ def uses_stdout(specs: Sequence[str]) -> bool:
     return any(destination(parse_spec(s).path)[0] == STDOUT for s in specs)
 
 
-def render(run: RunResult, fmt: str, *, links: Mapping[str, str] | None = None, badges: str | None = None) -> str:
+def render(run: RunResult, fmt: str, *, badges: str | None = None) -> str:
     """The run as one document in `fmt` (a name from FORMATS or an alias).
 
     Writers are imported here, not at the top: html and junit are not needed to start the CLI.
@@ -151,7 +151,7 @@ def render(run: RunResult, fmt: str, *, links: Mapping[str, str] | None = None, 
     if fmt == "markdown":
         from . import markdown
 
-        return markdown.dumps(run, links=links, badges=badges)
+        return markdown.dumps(run, badges=badges)
     if fmt == "html":
         from . import html as html_report
 
@@ -228,34 +228,31 @@ def _write_atomically(path: str, data: bytes, *, shown_as: str) -> None:
         raise
 
 
-def write_report(
-    run: RunResult, spec: str, *, links: Mapping[str, str] | None = None, badges: str | None = None,
-) -> None:
+def write_report(run: RunResult, spec: str, *, badges: str | None = None) -> None:
     """Render `run` per `spec` (FORMAT:PATH) and write it. ValueError for a bad spec, OSError
     when the file cannot be written. `badges`: see markdown.dumps."""
     parsed = parse_spec(spec)
-    write_text(parsed.path, render(run, parsed.format, links=links, badges=badges))
+    write_text(parsed.path, render(run, parsed.format, badges=badges))
 
 
 class ReportSink:
     """A Sink that writes one whole report when the run finishes (interrupted runs included)."""
 
-    def __init__(self, spec: OutputSpec, links: Mapping[str, str] | None = None) -> None:
+    def __init__(self, spec: OutputSpec) -> None:
         self.spec = spec
-        self.links = links
         self.label = spec.spec
 
-    def start(self, run_id: str, planned: int) -> None:
+    def start(self, info: RunInfo) -> None:
         pass
 
     def result(self, result: ProbeResult) -> None:
         pass
 
     def finish(self, run: RunResult) -> None:
-        write_text(self.spec.path, render(run, self.spec.format, links=self.links))
+        write_text(self.spec.path, render(run, self.spec.format))
 
 
-def make_sinks(specs: Sequence[str], *, links: Mapping[str, str] | None = None) -> list[Sink]:
+def make_sinks(specs: Sequence[str]) -> list[Sink]:
     """One sink per spec: jsonl streams each result as it finishes, the others write at finish.
 
     Every spec is checked first (ValueError naming the bad one), so a typo fails before the
@@ -265,5 +262,5 @@ def make_sinks(specs: Sequence[str], *, links: Mapping[str, str] | None = None) 
 
     sinks: list[Sink] = []
     for parsed in parse_specs(specs):
-        sinks.append(JsonlSink(parsed.path) if parsed.format == "jsonl" else ReportSink(parsed, links))
+        sinks.append(JsonlSink(parsed.path) if parsed.format == "jsonl" else ReportSink(parsed))
     return sinks

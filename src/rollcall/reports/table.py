@@ -122,7 +122,7 @@ def full_report(run: RunResult) -> RenderableType:
     parts: list[RenderableType] = []
     if any(r.ok for r in run.results):
         parts.append(results_table(run))
-    if run.settings.get("repeat", 1) > 1:
+    if run.settings.repeat > 1:
         parts.append(repeat_table(run))
     if run.failed_count:
         parts.append(Text(""))

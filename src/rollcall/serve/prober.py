@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..settings import ProbeSettings
+
 MAX_AT_ONCE = 4
 
 
@@ -47,11 +49,11 @@ class _OneModel:
 
 
 class Prober:
-    def __init__(self, targets: Sequence[Any], runner_options: dict[str, Any] | None = None, *,
+    def __init__(self, targets: Sequence[Any], settings: ProbeSettings | None = None, *,
                  loop: asyncio.AbstractEventLoop | None = None, owned: bool = False) -> None:
         self.owned = owned  # True: the server made these targets and closes them (serve -c)
         self.targets = {t.name: t for t in targets}
-        self.runner_options = dict(runner_options or {})
+        self.settings = settings if settings is not None else ProbeSettings()  # prompt, deadline, checks
         self.loop = loop  # where probes run; None: the caller's loop
         self._busy: set[tuple[str, str]] = set()
         self._running = 0
@@ -104,7 +106,7 @@ class Prober:
                 work.close()
                 raise ProbeRefused(503, "the watcher is stopping; no probes now") from None
             # The watcher's loop may stop before the probe ends: never wait past its deadline.
-            limit = float(self.runner_options.get("timeout_s", 30.0)) + 5.0
+            limit = self.settings.timeout_s + 5.0
             try:
                 return await asyncio.wait_for(asyncio.wrap_future(future), limit)
             except TimeoutError:
@@ -117,5 +119,4 @@ class Prober:
     async def _run(self, target: Any) -> Any:
         from ..runner import Runner
 
-        options = {k: v for k, v in self.runner_options.items() if k != "skipped"}
-        return await Runner([target], **options).run()
+        return await Runner([target], settings=self.settings).run()

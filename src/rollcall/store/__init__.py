@@ -1,8 +1,8 @@
 """The history store: every run remembered (SQLite by default, PostgreSQL for teams).
 
     store = open_store()                 # $ROLLCALL_STORE or ~/.local/share/rollcall/history.sqlite3
-    sink = StoreSink(store, site="ci-eu", prompt=runner.prompt, settings=runner.settings)
-    execute(runner, [live_view, sink])   # results are written as each probe finishes
+    runner = Runner(targets, settings=settings, sinks=[live_view, StoreSink(store, site="ci-eu")])
+    execute(runner)                      # results are written as each probe finishes
     store.close()
 
 History and diffs are computed in `rollcall.store.queries`, the same for every backend.

@@ -12,11 +12,10 @@ from __future__ import annotations
 import queue
 import socket
 import threading
-from collections.abc import Mapping
 from typing import Any
 
 from .. import __version__
-from ..models import ProbeResult, RunResult
+from ..models import ProbeResult, RunInfo, RunResult
 from ..redact import redact
 from ..timing import utc_now_iso
 from .base import RunRecord, Store, StoreError
@@ -38,9 +37,9 @@ def default_site() -> str:
 class StoreSink:
     """A Sink (start/result/finish) that writes one run into `store`; use one per run.
 
-    `site` defaults to the hostname. `prompt` and `settings` are recorded at start so a run
-    killed before `finish` still says what it asked; `finish` overwrites them with the
-    RunResult's own. The caller keeps ownership of `store` (close it after `finish`).
+    `site` defaults to the hostname. The run's prompt and settings (from `start`'s RunInfo) are
+    recorded at start so a run killed before `finish` still says what it asked; `finish`
+    records the RunResult's own. The caller keeps ownership of `store` (close it after `finish`).
     """
 
     def __init__(
@@ -48,16 +47,12 @@ class StoreSink:
         store: Store,
         *,
         site: str | None = None,
-        prompt: str = "",
-        settings: Mapping[str, Any] | None = None,
         max_batch: int = MAX_BATCH,
         finish_timeout_s: float = FINISH_TIMEOUT_S,
     ) -> None:
         self.store = store
         self.label = f"the history ({store.location})"  # what an abandoned finish failed to write
         self.site = site or default_site()
-        self.prompt = prompt
-        self.settings = dict(settings or {})
         self.max_batch = max(1, max_batch)
         self.finish_timeout_s = finish_timeout_s
         self.run_id: str | None = None
@@ -68,13 +63,13 @@ class StoreSink:
         self._thread: threading.Thread | None = None
 
     # -- Sink ------------------------------------------------------------------------------
-    def start(self, run_id: str, planned: int) -> None:
+    def start(self, info: RunInfo) -> None:
         if self._thread is not None:
             raise RuntimeError("a StoreSink records one run; make a new one per run")
-        self.run_id = run_id
+        self.run_id = info.id
         self._queue.put(("start", RunRecord(
-            id=run_id, started_at=utc_now_iso(), prompt=self.prompt, site=self.site,
-            settings=self.settings, complete=False, version=__version__, planned=planned,
+            id=info.id, started_at=info.started_at or utc_now_iso(), prompt=info.prompt, site=self.site,
+            settings=info.settings.to_json(), complete=False, version=__version__, planned=info.planned,
         )))
         # A daemon: a store that hangs (a PostgreSQL server gone silent) must not keep the
         # process alive; finish() waits for it only up to finish_timeout_s.
@@ -88,13 +83,13 @@ class StoreSink:
 
     def finish(self, run: RunResult) -> None:
         if self._thread is None:
-            self.start(run.id, len(run.results))
+            self.start(RunInfo.of(run))
         # Results the sink never saw: the `cancelled` placeholders of an interrupted run.
         for extra in run.results[self._seq:]:
             self.result(extra)
         self._queue.put(("finish", RunRecord(
             id=run.id, started_at=run.started_at, ended_at=run.ended_at, wall_s=run.wall_s,
-            prompt=run.prompt, site=self.site, settings=dict(run.settings), complete=run.complete,
+            prompt=run.prompt, site=self.site, settings=run.settings.to_json(), complete=run.complete,
             version=run.version or __version__, planned=None, loop_lag_max_s=run.loop_lag_max_s,
             skipped=tuple({"name": s.name, "reason": redact(s.reason) or ""} for s in run.skipped),
         )))

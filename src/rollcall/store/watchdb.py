@@ -255,7 +255,7 @@ def _merge_rollups(store: SqlStore, fresh: dict[tuple[str, ...], Rollup]) -> Non
 def run_record(run: RunResult, site: str) -> RunRecord:
     return RunRecord(
         id=run.id, started_at=run.started_at, ended_at=run.ended_at, wall_s=run.wall_s, prompt=run.prompt,
-        site=site, settings=dict(run.settings), complete=run.complete, version=run.version or __version__,
+        site=site, settings=run.settings.to_json(), complete=run.complete, version=run.version or __version__,
         planned=len(run.results), loop_lag_max_s=run.loop_lag_max_s,
         skipped=tuple({"name": s.name, "reason": redact(s.reason) or ""} for s in run.skipped),
     )

@@ -12,8 +12,7 @@ from typing import Protocol, runtime_checkable
 
 from .. import untrusted
 from ..models import ErrorKind
-
-DEFAULT_PROMPT = "Hello, are you GPT 3.5?"
+from ..settings import DEFAULT_PROMPT
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,22 +14,19 @@ import difflib
 import importlib
 import inspect
 import threading
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from .. import untrusted
 from ..classification import describe
 from ..isolation import STARTED, stream_in_thread
+from ..kinds.base import SelectionError
 from ..models import Skipped
 from ..redact import register_secret
 from .base import Content, Event, ProbeRequest, ReasoningDelta, Started, Usage, token_count
 
 LOAD_TIMEOUT_S = 10.0
-
-
-class SelectionError(ValueError):
-    """A provider name or import path the user gave cannot be used (exit code 2)."""
 
 
 class LoadError(Exception):
@@ -257,11 +254,14 @@ class G4FTarget:
 
     kind = "g4f"
 
-    def __init__(self, provider: type, *, model: str | None = None, include_auth: bool = False) -> None:
+    def __init__(self, provider: type, *, model: str | None = None, models: Sequence[str] = (),
+                 include_auth: bool = False) -> None:
         self.provider = provider
         self.name = untrusted.type_name(provider)
         self.include_auth = include_auth
-        self.models = (model if model is not None else ProviderInfo.of(provider).default_model,)
+        info = ProviderInfo.of(provider)
+        self.models = tuple(models) or (model if model is not None else info.default_model,)
+        self.link = info.url or None  # the provider's homepage, for reports
 
     def _call(self, request: ProbeRequest) -> AsyncIterator[Event]:
         provider = self.provider
@@ -301,5 +301,6 @@ class G4FTarget:
         return f"G4FTarget({self.name})"
 
 
-def targets_for(selection: Selection, *, model: str | None = None, include_auth: bool = False) -> list[G4FTarget]:
-    return [G4FTarget(p, model=model, include_auth=include_auth) for p in selection.providers]
+def targets_for(selection: Selection, *, models: Sequence[str] = (), include_auth: bool = False) -> list[G4FTarget]:
+    """One target per selected provider, asking `models` (none: each provider's default model)."""
+    return [G4FTarget(p, models=models, include_auth=include_auth) for p in selection.providers]

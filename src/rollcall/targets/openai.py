@@ -83,6 +83,7 @@ class OpenAITarget:
         self.models = tuple(models)
         self.base_url = normalize_base_url(base_url)
         register_url_secrets(self.base_url)  # a token in the userinfo or query is a secret
+        self.meta = {"base_url": display_url(self.base_url)}  # for reports (TargetInfo)
         self.streaming = stream
         self.client = client if client is not None else HttpClient()
         self._chat_url = endpoint_url(self.base_url, "chat/completions")

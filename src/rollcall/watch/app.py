@@ -16,6 +16,7 @@ from typing import Any
 
 from rich.console import Console
 
+from ..settings import ProbeSettings
 from .ledger import Ledger
 from .settings import WatchSettings
 from .view import RoundView
@@ -32,8 +33,8 @@ class WatchJob:
     targets: Sequence[Any]
     settings: WatchSettings
     site: str
-    runner_options: dict[str, Any] = field(default_factory=dict)  # Runner keyword arguments
-    run_settings: dict[str, Any] = field(default_factory=dict)  # recorded with each round
+    probe: ProbeSettings = field(default_factory=ProbeSettings)  # each round's, recorded with it
+    skipped: Sequence[Any] = ()  # targets that could not be prepared, reported with each round
     origins: dict[str, str] = field(default_factory=dict)
     store: Any = None  # an open Store, or None for --no-store
     reopen: Callable[[], Any] | None = None  # opens the store again after an outage
@@ -88,8 +89,8 @@ def build(job: WatchJob, view: RoundView) -> Watcher:
     writer = (StoreWriter(job.store, reopen=job.reopen, warn=view.warn, on_written=job.on_stored)
               if job.store is not None else None)
     watcher = Watcher(
-        job.targets, settings=settings, ledger=ledger, view=view, runner_options=job.runner_options,
-        run_settings=job.run_settings, origins=job.origins, writer=writer, channels=channels, pushers=pushers,
+        job.targets, settings=settings, ledger=ledger, view=view, probe=job.probe, skipped=job.skipped,
+        origins=job.origins, writer=writer, channels=channels, pushers=pushers,
         sinks=sinks, rounds=job.rounds, seed=job.seed, on_round=job.on_round, delivery_options=job.delivery_options,
     )
     watcher.resume(pending)

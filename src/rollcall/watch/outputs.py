@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..models import RunResult
+from ..models import RunInfo, RunResult
 from ..reports.jsonl import JsonlSink
 from ..reports.outputs import ReportSink, parse_specs
 from ..sinks import Sink
@@ -14,10 +14,10 @@ from ..sinks import Sink
 class JsonlStream(JsonlSink):
     """A JsonlSink that stays open across rounds (one file for the whole watch)."""
 
-    def start(self, run_id: str, planned: int) -> None:
+    def start(self, info: RunInfo | None = None) -> None:
         self._written.clear()  # per round: memory stays flat however long the watch
         if not self._started:
-            super().start(run_id, planned)
+            super().start(info)
 
     def finish(self, run: RunResult) -> None:
         seen = self._written.copy()

@@ -1,6 +1,7 @@
-"""What `rollcall watch` is told: [watch], [[alert]], [[push]], `slo` in [defaults] and per
-target, per-target `every` (all from Config.extensions), with flags winning over the file.
-Errors are ConfigError sentences naming the file, the table and the field.
+"""What `rollcall watch` is told: its options (WatchOptions, declared once: flags and [watch]
+keys), [[alert]], [[push]], `slo` in [defaults] and per target, per-target `every` (all from
+Config.extensions), with flags winning over the file. Errors are ConfigError sentences naming the
+file, the table and the field.
 
     [watch]
     every = "5m"  fail_after = 3  recover_after = 2  remind = "1h"  keep = "30d"
@@ -17,21 +18,21 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 from ..config import Config, ConfigError, expand_env
-from ..redact import register_secret
 from ..durations import parse_duration
-from .state import DEFAULT_FAIL_AFTER, DEFAULT_RECOVER_AFTER, Slo, State, Thresholds
+from ..redact import register_secret
+from .options import DEFAULT_FAIL_AFTER, DEFAULT_RECOVER_AFTER, WatchOptions
+from .state import Slo, State, Thresholds
 
 ALERT_KINDS = ("notify", "webhook", "alertmanager")
 PUSH_KINDS = ("gatus", "uptime_kuma")
 ALERT_STATES = ("down", "degraded", "up")
-_WATCH_FIELDS = ("every", "fail_after", "recover_after", "remind", "keep", "url")
-_DEFAULTS = {"every": 300.0, "remind": 3600.0, "keep": 30 * 86400.0}
+_OPTIONS = WatchOptions()  # the declared defaults
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,10 +68,10 @@ class PushSpec:
 
 @dataclass(frozen=True, slots=True)
 class WatchSettings:
-    every_s: float = _DEFAULTS["every"]
+    every_s: float = _OPTIONS.every_s
     thresholds: Thresholds = Thresholds(DEFAULT_FAIL_AFTER, DEFAULT_RECOVER_AFTER)
-    remind_s: float = _DEFAULTS["remind"]
-    keep_s: float = _DEFAULTS["keep"]  # 0: keep every result
+    remind_s: float = _OPTIONS.remind_s
+    keep_s: float = _OPTIONS.keep_s  # 0: keep every result
     url: str | None = None
     slo: Slo = Slo()
     target_every: Mapping[str, float] = field(default_factory=dict)  # by config entry name
@@ -97,20 +98,11 @@ def _unknown(where: str, table: Mapping[str, Any], allowed: Sequence[str]) -> No
                               f"known fields: {', '.join(sorted(allowed))}")
 
 
-def _duration(where: str, value: Any, *, positive: bool = False) -> float:
+def _duration(where: str, value: Any) -> float:
     try:
-        seconds = parse_duration(value, where)
+        return parse_duration(value, where, allow_zero=False)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
-    if positive and seconds <= 0:
-        raise ConfigError(f"{where}: must be more than 0, got {value!r}")
-    return seconds
-
-
-def _rounds(where: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"{where}: must be a whole number of rounds, at least 1; got {value!r}")
-    return value
 
 
 def parse_slo(where: str, table: Any) -> Slo:
@@ -215,86 +207,45 @@ def parse_push(where: str, raw: Any) -> PushSpec:
     return PushSpec(kind, url, token, _selector(where, table))
 
 
-def from_config(config: Config | None) -> WatchSettings:
-    """Settings from the config file (defaults where it says nothing)."""
-    if config is None:
-        return WatchSettings()
-    where = config.path
-    ext = config.extensions
+def settle(config: Config | None, given: Mapping[str, Any] | None = None,
+           defaults: Mapping[str, Any] | None = None, *, slo: Slo | None = None) -> tuple[WatchSettings, WatchOptions]:
+    """The watch's settings: its options (flag given > [watch] > the command's `defaults` >
+    declared), the config's channels and the flags' channels after them, the SLOs (`slo`: the
+    command's default when [defaults] sets none). ConfigError naming the field or flag."""
+    where = config.path if config is not None else "<no config>"
+    ext = config.extensions if config is not None else {}
     watch = ext.get("watch", {})
     if not isinstance(watch, Mapping):
         raise ConfigError(f"{where}: [watch] must be a table")
-    here = f"{where}: [watch]"
-    _unknown(here, watch, _WATCH_FIELDS)
-    values: dict[str, Any] = {}
-    if "every" in watch:
-        values["every_s"] = _duration(f"{here}: field 'every'", watch["every"], positive=True)
-    if "remind" in watch:
-        values["remind_s"] = _duration(f"{here}: field 'remind'", watch["remind"])
-    if "keep" in watch:
-        values["keep_s"] = _duration(f"{here}: field 'keep'", watch["keep"])
-    if "url" in watch:
-        values["url"] = _http_url(f"{here}: field 'url'", watch["url"])
-    thresholds = Thresholds(
-        _rounds(f"{here}: field 'fail_after'", watch.get("fail_after", DEFAULT_FAIL_AFTER)),
-        _rounds(f"{here}: field 'recover_after'", watch.get("recover_after", DEFAULT_RECOVER_AFTER)),
-    )
-    slo = ext.get("defaults", {}).get("slo")
-    if slo is not None:
-        values["slo"] = parse_slo(f"{where}: [defaults]: field 'slo'", slo)
+    try:
+        options = WatchOptions.resolve(given, WatchOptions.from_table(f"{where}: [watch]", watch), defaults)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    default_slo = ext.get("defaults", {}).get("slo")
+    if default_slo is not None:
+        slo = parse_slo(f"{where}: [defaults]: field 'slo'", default_slo)
     every: dict[str, float] = {}
     slos: dict[str, Slo] = {}
     for name, fields in ext.get("targets", {}).items():
         there = f"{where}: target {name!r}"
         if "every" in fields:
-            every[name] = _duration(f"{there}: field 'every'", fields["every"], positive=True)
+            every[name] = _duration(f"{there}: field 'every'", fields["every"])
         if "slo" in fields:
             slos[name] = parse_slo(f"{there}: field 'slo'", fields["slo"])
-    alerts = _tables(ext.get("alert", []), where, "alert")
+    alerts = [parse_alert(f"{where}: [[alert]] #{i}", a) for i, a in enumerate(_tables(ext.get("alert", []), where,
+                                                                                         "alert"), 1)]
+    alerts += [parse_alert(f"--{kind}", {kind: url}) for kind in ALERT_KINDS for url in getattr(options, kind)]
     pushes = _tables(ext.get("push", []), where, "push")
-    return WatchSettings(
-        thresholds=thresholds, target_every=every, target_slo=slos,
-        alerts=tuple(parse_alert(f"{where}: [[alert]] #{i}", a) for i, a in enumerate(alerts, 1)),
+    settings = WatchSettings(
+        every_s=options.every_s, thresholds=Thresholds(options.fail_after, options.recover_after),
+        remind_s=options.remind_s, keep_s=options.keep_s, url=options.url, slo=slo or Slo(),
+        target_every=every, target_slo=slos, alerts=tuple(alerts),
         pushes=tuple(parse_push(f"{where}: [[push]] #{i}", p) for i, p in enumerate(pushes, 1)),
-        **values,
     )
+    return settings, options
 
 
 def _tables(value: Any, where: str, name: str) -> list[Any]:
     if not isinstance(value, list):
         raise ConfigError(f"{where}: {name!r} must be written as [[{name}]] tables")
     return value
-
-
-def with_flags(
-    settings: WatchSettings,
-    *,
-    every: str | None = None,
-    fail_after: int | None = None,
-    recover_after: int | None = None,
-    remind: str | None = None,
-    keep: str | None = None,
-    notify: Iterable[str] = (),
-    webhook: Iterable[str] = (),
-    alertmanager: Iterable[str] = (),
-) -> WatchSettings:
-    """`settings` with the command line's values: given flags win, channels add to the file's.
-    ConfigError names the flag."""
-    changes: dict[str, Any] = {}
-    if every is not None:
-        changes["every_s"] = _duration("--every", every, positive=True)
-    if remind is not None:
-        changes["remind_s"] = _duration("--remind", remind)
-    if keep is not None:
-        changes["keep_s"] = _duration("--keep", keep)
-    if fail_after is not None or recover_after is not None:
-        changes["thresholds"] = Thresholds(
-            _rounds("--fail-after", fail_after) if fail_after is not None else settings.thresholds.fail_after,
-            _rounds("--recover-after", recover_after) if recover_after is not None
-            else settings.thresholds.recover_after,
-        )
-    extra = [parse_alert(f"--{kind}", {kind: url}) for kind, urls in
-             (("notify", notify), ("webhook", webhook), ("alertmanager", alertmanager)) for url in urls]
-    if extra:
-        changes["alerts"] = (*settings.alerts, *extra)
-    return replace(settings, **changes)

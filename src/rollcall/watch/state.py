@@ -23,9 +23,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from ..models import ErrorKind, ProbeResult
+from .options import DEFAULT_FAIL_AFTER, DEFAULT_RECOVER_AFTER
 
-DEFAULT_FAIL_AFTER = 3
-DEFAULT_RECOVER_AFTER = 2
 
 
 class State(enum.StrEnum):

@@ -13,7 +13,7 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
-from ..models import ProbeResult, RunResult
+from ..models import ProbeResult, RunInfo, RunResult
 from ..durations import format_duration
 from .ledger import RoundChanges
 from .state import State
@@ -61,7 +61,7 @@ class RoundView:
         self._print(Text(f"  history -> {store}" if store else "  history: not recorded (--no-store)", style="dim"))
 
     # The Sink methods a round's Fanout calls; only `result` shows anything (with --verbose).
-    def start(self, run_id: str, planned: int) -> None:
+    def start(self, info: RunInfo) -> None:
         pass
 
     def finish(self, run: RunResult) -> None:

@@ -17,9 +17,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..models import RunResult
+from ..models import RunResult, Skipped
 from ..runner import Runner
-from ..sinks import Fanout, Sink
+from ..settings import ProbeSettings
+from ..sinks import Sink
 from ..timing import utc_now_iso
 from . import delivery as delivery_mod
 from .alerts import Alert
@@ -61,8 +62,8 @@ class Watcher:
         settings: WatchSettings,
         ledger: Ledger,
         view: RoundView,
-        runner_options: dict[str, Any] | None = None,
-        run_settings: dict[str, Any] | None = None,
+        probe: ProbeSettings | None = None,
+        skipped: Sequence[Skipped] = (),
         origins: dict[str, str] | None = None,
         writer: Any = None,  # writer.StoreWriter, or None (--no-store)
         channels: Sequence[ChannelEntry] = (),
@@ -77,8 +78,8 @@ class Watcher:
         self.settings = settings
         self.ledger = ledger
         self.view = view
-        self.runner_options = dict(runner_options or {})
-        self.run_settings = dict(run_settings or {})
+        self.probe = probe if probe is not None else ProbeSettings()
+        self.skipped = tuple(skipped)
         self.origins = dict(origins or {})
         self.writer = writer
         self.channels = list(channels)
@@ -172,11 +173,9 @@ class Watcher:
             self._after_round(group, number, run, late_s=late, cut=cut, was_late=was_late)
 
     async def _probe(self, group: Group, number: int, stop: asyncio.Event) -> tuple[RunResult, bool]:
-        settings = {**self.run_settings, "watch": {"round": number, "every_s": group.every_s}}
-        runner = Runner(group.targets, settings=settings, **self.runner_options)
-        fanout = Fanout([*self.sinks, self.view])
-        runner.on_result = fanout.result
-        fanout.start(runner.id, runner.planned)
+        settings = self.probe.with_extra(watch={"round": number, "every_s": group.every_s})
+        runner = Runner(group.targets, settings=settings, skipped=self.skipped, sinks=[*self.sinks, self.view])
+        runner.start_sinks()
         round_task = asyncio.ensure_future(runner.run())
         stop_task = asyncio.ensure_future(stop.wait())
         try:
@@ -194,7 +193,7 @@ class Watcher:
             except Exception as exc:  # noqa: BLE001 - a round that broke is told, the watch goes on
                 self.view.warn(f"round {number} failed: {type(exc).__name__}: {exc}")
                 run = runner.snapshot(complete=False)
-        fanout.finish(run)
+        runner.finish(run)
         return run, cut
 
     def _after_round(self, group: Group, number: int, run: RunResult, *, late_s: float, cut: bool,

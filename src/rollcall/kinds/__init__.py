@@ -1,0 +1,25 @@
+"""Target kinds: what a `[[target]]`'s `kind` may be, as plug-ins.
+
+A kind is one `Kind` object in its own module, registered under the entry-point group
+`rollcall.kinds`; rollcall's own kinds (g4f, openai) are registered exactly so, in its
+pyproject.toml, and a third-party distribution adds one the same way (docs/kinds.md):
+
+    [project.entry-points."rollcall.kinds"]
+    echo = "rollcall_echo:KIND"
+
+The registry is read once, when a command needs kinds (a config file, `rollcall kinds`, the kind
+flags of `run --help`), never at `import rollcall` or `rollcall --help`. A kind module imports
+nothing heavy at import time: what its targets need is imported in `build`.
+
+    from rollcall import kinds
+    kinds.get("openai").fields        # the config fields it declares
+    kinds.names()                     # ("g4f", "openai", ...)
+"""
+
+from __future__ import annotations
+
+from .base import Built, BuildContext, Field, Kind, Listing, ListContext, SelectionError, TargetConfig
+from .registry import GROUP, KindError, Registry, get, names, registry
+
+__all__ = sorted(["Built", "BuildContext", "Field", "GROUP", "Kind", "KindError", "Listing", "ListContext",
+                  "Registry", "SelectionError", "TargetConfig", "get", "names", "registry"])
