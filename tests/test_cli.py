@@ -60,9 +60,18 @@ def test_require_and_min_ok_fail_the_run(env):
     assert proc.returncode == 1 and "--min-ok requires 2" in proc.stderr
 
 
-def test_checks_fail_with_exit_1(env):
-    proc = rollcall(env, "run", "-p", "fake_providers:Answering", "--expect", "^yes", "--min-ok", "1", "-q")
+def test_an_answer_failing_a_check_fails_the_run(env, tmp_path):
+    # DESIGN: exit 1 when a requirement failed, and an answer failing --expect/--max-ttft/--max-total is one.
+    proc = rollcall(env, "run", "-p", "fake_providers:Answering", "--expect", "^yes", "-q")
     assert proc.returncode == 1
+    assert proc.stderr.splitlines()[-1].startswith(
+        "rollcall: requirement failed: 1 answer(s) failed a check; first: Answering [")
+    assert "CheckFailed: answer does not match /^yes/" in proc.stderr
+    config = tmp_path / "rollcall.toml"
+    config.write_text('[defaults]\nexpect = "^yes"\n[[target]]\nname = "g4f"\nkind = "g4f"\n'
+                      'providers = ["fake_providers:Answering"]\n')
+    assert rollcall(env, "run", "-c", str(config), "-q").returncode == 1  # a check from the config file too
+    assert rollcall(env, "run", "-c", str(config), "-q", "--expect", "not GPT").returncode == 0  # the flag wins
 
 
 @pytest.mark.parametrize(

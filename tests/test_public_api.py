@@ -27,3 +27,16 @@ def test_import_and_help_do_not_load_heavy_modules():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == ""
+
+
+def test_top_level_help_reads_no_entry_points_and_builds_no_kind():
+    # Kinds are plug-ins read from entry points; only a command that needs them reads them.
+    code = (
+        "import sys\n"
+        "from rollcall.cli import cli\n"
+        "cli.main(['--help'], standalone_mode=False)\n"
+        "print('loaded:', *(m for m in ('importlib.metadata', 'rollcall.kinds', 'rollcall.config', 'rollcall.plan')"
+        " if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "Commands:" in out and out.splitlines()[-1] == "loaded:"

@@ -22,8 +22,8 @@ def describe() -> dict[str, Any]:
                         "secret": f.secret, "flag": f.flag, "help": f.help} for f in kind.fields],
             "list_flags": [{"name": f.name, "flag": f.flag, "help": f.help} for f in kind.list_flags],
         })
-    broken = [{"name": name, "error": why} for name, why in sorted(kinds.broken.items())]
-    return {"schema": "rollcall.kinds/1", "kinds": out, "broken": broken}
+    problems = [{"name": p.name, "source": p.source, "error": p.error} for p in kinds.problems]
+    return {"schema": "rollcall.kinds/1", "kinds": out, "problems": problems}
 
 
 def _json(value: Any) -> Any:
@@ -63,8 +63,9 @@ def kinds(as_json: bool) -> int:
             table.add_row(line(f["name"]), line(f["type"]), line(default), line(f["flag"] or ""),
                           line(f"{notes + ': ' if notes else ''}{f['help']}"))
         parts.append(table)
-    for broken in doc["broken"]:
-        parts.append(line(f"cannot be used: {broken['name']}: {broken['error']}", style="yellow", limit=300))
+    for problem in doc["problems"]:
+        parts.append(line(f"not used: {problem['name']} from {problem['source']}: {problem['error']}",
+                          style="yellow", limit=300))
     Console(highlight=False).print(Group(*parts))
     return 0
 

@@ -18,8 +18,12 @@ nothing heavy at import time: what its targets need is imported in `build`.
 
 from __future__ import annotations
 
+from ..settings import (DURATION, DURATION_OR_ZERO, SWITCH, TABLE, TEXT, TEXT_TABLE, TEXTS, ValueType,
+                        count)
 from .base import Built, BuildContext, Field, Kind, Listing, ListContext, SelectionError, TargetConfig
-from .registry import GROUP, KindError, Registry, get, names, registry
+from .loader import GROUP, KindError, Registry, get, names, registry
 
+# The kinds of values a field may take (rollcall.settings), for kind modules to import from here.
+VALUE_TYPES = ["DURATION", "DURATION_OR_ZERO", "SWITCH", "TABLE", "TEXT", "TEXTS", "TEXT_TABLE", "ValueType", "count"]
 __all__ = sorted(["Built", "BuildContext", "Field", "GROUP", "Kind", "KindError", "Listing", "ListContext",
-                  "Registry", "SelectionError", "TargetConfig", "get", "names", "registry"])
+                  "Registry", "SelectionError", "TargetConfig", "get", "names", "registry", *VALUE_TYPES])

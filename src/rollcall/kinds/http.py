@@ -44,7 +44,7 @@ def endpoint_lister(title: str) -> Lister:
     its models or its failure (classified like a probe's), each within the listing deadline."""
 
     async def list_models(entries: Sequence[TargetConfig], ctx: ListContext) -> Listing:
-        from .registry import get
+        from .loader import get
 
         targets = []
         for entry in entries:

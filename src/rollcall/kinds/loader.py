@@ -1,9 +1,9 @@
 """The registry of kinds, read from the `rollcall.kinds` entry points once, when first needed.
 
-rollcall's own kinds load first, then the others by name. A plug-in that cannot be loaded (it
+rollcall's own kinds load first, then the others by name. A plug-in that cannot be used (it
 raises, is not a Kind, is registered under another name, takes a name or a flag already taken)
-is kept as broken with the reason: `rollcall kinds` shows it, a config that uses it gets that
-reason as its error, and every other kind still works.
+is kept as a Problem with the reason: `rollcall kinds` shows it, a config that uses that name
+gets the reason as its error, and every other kind still works.
 """
 
 from __future__ import annotations
@@ -23,11 +23,25 @@ class KindError(ValueError):
     """An unknown kind (the message names the choices) or one that cannot be loaded."""
 
 
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """An entry point that gave no usable kind, and why."""
+
+    name: str
+    source: str  # "distribution (module:attr)"
+    error: str
+
+
 @dataclass
 class Registry:
     kinds: dict[str, Kind] = field(default_factory=dict)
-    broken: dict[str, str] = field(default_factory=dict)  # name -> why it cannot be used
     sources: dict[str, str] = field(default_factory=dict)  # name -> "distribution (module:attr)"
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def broken(self) -> dict[str, str]:
+        """Names only plug-ins that cannot be used answer to, and why."""
+        return {p.name: p.error for p in self.problems if p.name not in self.kinds}
 
     def __iter__(self) -> Iterator[Kind]:
         return iter(self.kinds.values())
@@ -57,14 +71,14 @@ class Registry:
         """Register `kind` under `name` if it is a usable Kind; else record why it is not."""
         problem = self._problem(kind, name)
         if problem:
-            self.broken.setdefault(name, problem)
+            self.problems.append(Problem(name, source, problem))
             return
         self.kinds[name] = kind
         self.sources[name] = source
 
     def _problem(self, kind: Any, name: str) -> str | None:
         if not isinstance(kind, Kind):
-            return f"the entry point gives a {type(kind).__name__}, not a rollcall.kinds.Kind"
+            return f"the entry point gives a {type(kind).__name__!r} object, not a rollcall.kinds.Kind"
         if kind.name != name:
             return f"registered as {name!r} but the Kind is named {kind.name!r}"
         if name in self.kinds:
@@ -106,7 +120,7 @@ def load(entry_points: Iterable[Any]) -> Registry:
         except Exception as exc:  # noqa: BLE001 - a broken plug-in must not take the others down
             from ..classification import describe
 
-            registry.broken.setdefault(ep.name, f"{ep.value} cannot be loaded: {describe(exc)}")
+            registry.problems.append(Problem(ep.name, source, f"{ep.value} cannot be loaded: {describe(exc)}"))
             continue
         registry.add(kind, name=ep.name, source=source)
     return registry
