@@ -25,7 +25,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from rollcall import HttpClient, LiteLLMTarget, OpenAITarget, Runner
+from rollcall import HttpClient, LiteLLMTarget, OpenAITarget, ProbeSettings, Runner
 from rollcall.sim import Behaviour, Fleet
 from rollcall.sim.background import run_sim_in_process
 from rollcall.targets import litellm as litellm_kind
@@ -59,9 +59,9 @@ async def measure(make: object, probes: int, concurrency: int) -> dict[str, floa
     """`probes` probes: one target probed `probes` times one after another (concurrency 1), or
     `probes` copies of it probed at once."""
     copies = [make(i) for i in range(probes if concurrency > 1 else 1)]  # type: ignore[operator]
-    await Runner(copies[:1], timeout_s=30, concurrency=1).run()  # warm: clients, connections
+    await Runner(copies[:1], settings=ProbeSettings(timeout_s=30, concurrency=1)).run()  # warm: clients, connections
     repeat = 1 if concurrency > 1 else probes
-    runner = Runner(copies, timeout_s=30, concurrency=concurrency, repeat=repeat)
+    runner = Runner(copies, settings=ProbeSettings(timeout_s=30, concurrency=concurrency, repeat=repeat))
     start = time.perf_counter()
     run = await runner.run()
     wall = time.perf_counter() - start

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from rollcall.cli.options import given, options
 from rollcall.kinds import registry
+from rollcall.serve.options import ListenOptions
 from rollcall.settings import (DURATION, TEXTS, Declared, OutputSettings, ProbeSettings, TargetSelection, count,
                                setting)
 from rollcall.watch.options import WatchOptions
@@ -100,4 +101,5 @@ def test_every_run_option_is_a_declared_setting() -> None:
     assert params == declared | kinds
     watch = cli.commands["watch"]
     watch_params = {p.name for p in watch.get_params(click.Context(watch)) if not p.name.endswith("help")}
-    assert watch_params == declared | kinds | {s.name for s in WatchOptions.settings() if s.flag}
+    own = {s.name for r in (WatchOptions, ListenOptions) for s in r.settings() if s.flag}
+    assert watch_params == declared | kinds | own
