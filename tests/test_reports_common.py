@@ -1,4 +1,4 @@
-"""The runs every report-writer test feeds its writer (imported by tests/test_report*_*.py).
+"""The runs every report-writer test feeds its writer (imported by tests/reports/ and tests/load/).
 
 `hostile_run()` holds every ErrorKind, unicode from several scripts, text built to break
 each format (markup, quotes, commas, newlines, CDATA ends, NUL and control characters) and

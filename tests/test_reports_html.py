@@ -1,7 +1,7 @@
 """HTML report, read as a file: self-contained, no network, data embedded safely, CSP, size bound.
 
 What it does in a browser (charts, sorting, filtering, no script injection) is
-tests/test_report_browser.py.
+tests/reports/test_report_browser.py.
 """
 
 from __future__ import annotations

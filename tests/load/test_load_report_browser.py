@@ -1,5 +1,5 @@
 """The load HTML report in a real browser (headless Chromium via Playwright, as
-tests/test_report_browser.py): every chart draws, the stage table fills, hostile names and server
+tests/reports/test_report_browser.py): every chart draws, the stage table fills, hostile names and server
 messages stay text, the client-bound and knee notices show, and nothing is fetched."""
 
 from __future__ import annotations

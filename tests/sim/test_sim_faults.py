@@ -1,6 +1,6 @@
 """Every fault mode on every simulator protocol, over real loopback sockets, read as raw bytes:
 the same Behaviour fails the same way in OpenAI's, Anthropic's, Gemini's and Ollama's words.
-(tests/test_sim.py holds the OpenAI-only details; this file the cross-protocol contract.)"""
+(tests/sim/test_sim.py holds the OpenAI-only details; this file the cross-protocol contract.)"""
 
 from __future__ import annotations
 

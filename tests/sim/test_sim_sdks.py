@@ -2,7 +2,7 @@
 `anthropic` (messages.stream with thinking, create, models, its error types), `google-genai`
 (generate_content_stream through http_options.base_url, thought parts, usage, blocked prompts,
 its error types) and `ollama` (Client(host=...).chat streaming, thinking, server timings,
-ResponseError). The `openai` client's own tests are in tests/test_sim_thirdparty.py."""
+ResponseError). The `openai` client's own tests are in tests/sim/test_sim_thirdparty.py."""
 
 from __future__ import annotations
 
