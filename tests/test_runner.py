@@ -91,7 +91,8 @@ async def test_requirements():
 
 
 async def test_interrupted_run_keeps_finished_results_and_marks_the_rest_cancelled():
-    runner = Runner([ScriptedTarget("done"), ScriptedTarget("stuck", delay_s=60)], settings=ProbeSettings(timeout_s=120))
+    runner = Runner([ScriptedTarget("done"), ScriptedTarget("stuck", delay_s=60)],
+                    settings=ProbeSettings(timeout_s=120))
     task = asyncio.ensure_future(runner.run())
     while not runner.results:
         await asyncio.sleep(0.01)
@@ -109,7 +110,8 @@ async def test_a_failing_consumer_does_not_lose_results(capsys):
     def broken(_result):
         raise OSError("disk full")
 
-    run = await Runner([ScriptedTarget("a"), ScriptedTarget("b")], settings=ProbeSettings(timeout_s=5), on_result=broken).run()
+    run = await Runner([ScriptedTarget("a"), ScriptedTarget("b")], settings=ProbeSettings(timeout_s=5),
+                       on_result=broken).run()
     assert run.ok_count == 2
     assert "disk full" in capsys.readouterr().err
 

@@ -172,7 +172,8 @@ def _executor(o: LoadOptions, recipe: Any, prompts: Any) -> tuple[Any, int]:
                                     "connect_timeout is the default; so is its first_byte_timeout below).",
                "first_byte_timeout_s": "HTTP: fail with timeout when no response headers in time."})
 @options(TargetSelection, only=("config_path", "no_config"),
-         help={"config_path": "Config file with the [[target]] tables.", "no_config": "Ignore any default config file."})
+         help={"config_path": "Config file with the [[target]] tables.",
+               "no_config": "Ignore any default config file."})
 @options(LoadOptions, only=("seed", "workers", "ray_address"))
 @options(OutputSettings, help={"json_path": "Write the run as JSON (schema rollcall.load/1).",
                                "outputs": "json, jsonl (every request as it finishes) or html (the report); - is "

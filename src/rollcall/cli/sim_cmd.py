@@ -209,7 +209,8 @@ def demo(ctx: click.Context, fleet_path: str | None, seed: int | None, as_watch:
 
     watching, listening = given(ctx, WatchOptions), given(ctx, ListenOptions)
     if (watching or listening) and not as_watch:
-        first = next(s for r in (WatchOptions, ListenOptions) for s in r.settings() if s.name in {**watching, **listening})
+        named = {**watching, **listening}
+        first = next(s for r in (WatchOptions, ListenOptions) for s in r.settings() if s.name in named)
         raise click.UsageError(f"{first.flags[-1]} is a watch setting: add --watch")
     fleet = _load(fleet_path)
     try:
