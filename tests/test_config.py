@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rollcall.config import ConfigError, default_config_path, load_config, parse_config
+from rollcall.kinds import registry
 from rollcall.plan import SelectionError, build_plan
 from rollcall.redact import redact
 from rollcall.settings import ProbeSettings
@@ -28,6 +29,8 @@ kind = "g4f"
 providers = ["*"]                      # the registry, with the same filters as the CLI
 exclude = ["Gemini"]
 """
+
+KINDS = ", ".join(registry().names())  # every registered kind, in the registry's order
 
 
 def test_the_issue_example(monkeypatch):
@@ -69,8 +72,8 @@ def test_unknown_target_filter():
         ("[defaults]\ntimout = 5", "unknown field 'timout' (did you mean 'timeout'?)"),
         ("[defaults]\ntimeout = 'soon'", "field 'timeout': 'soon' is not a duration (use e.g. 30s, 5m, 1h, 7d)"),
         ("[[target]]\nkind = 'openai'", "[[target]] #1: field 'name' is required"),
-        ("[[target]]\nname = 'x'\nkind = 'grpc'", "target 'x': field 'kind' must be one of g4f, openai, got 'grpc'"),
-        ("[[target]]\nname = 'x'\nkind = 'opnai'", "must be one of g4f, openai, got 'opnai' (did you mean 'openai'?)"),
+        ("[[target]]\nname = 'x'\nkind = 'grpc'", f"target 'x': field 'kind' must be one of {KINDS}, got 'grpc'"),
+        ("[[target]]\nname = 'x'\nkind = 'opnai'", f"must be one of {KINDS}, got 'opnai' (did you mean 'openai'?)"),
         ("[[target]]\nname = 'x'\nkind = 'openai'", "target 'x': field 'base_url' is required"),
         ("[[target]]\nname = 'x'\nkind = 'openai'\nbase_url = 'http://a'\nmodels = []", "must not be empty"),
         ("[[target]]\nname = 'x'\nkind = 'openai'\nbase_url = 'http://a'\nheaders = { a = 1 }",

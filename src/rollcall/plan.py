@@ -57,11 +57,20 @@ def _selects(kind: Kind, flags: Mapping[str, Any]) -> bool:
     return any(f.selects and flags.get(f.name) for f in kind.flagged)
 
 
-def _no_targets(config: Config) -> str:
-    if config.skipped:
-        shown = "; ".join(f"{s.name}: {s.reason.removesuffix(' (optional target)')}" for s in config.skipped[:3])
-        more = f"; {len(config.skipped) - 3} more" if len(config.skipped) > 3 else ""
-        return f"{config.path}: no targets to probe ({len(config.skipped)} skipped: {shown}{more})"
+def _no_targets(config: Config, skipped: Sequence[Skipped] = (), filtered: Mapping[str, int] | None = None) -> str:
+    """`rollcall.toml: no targets to probe (...)`, saying why: what was skipped, what filtered."""
+    skipped = list(skipped) or list(config.skipped)
+    reasons = []
+    if skipped:
+        shown = "; ".join(f"{s.name}: {s.reason.removesuffix(' (optional target)')}" for s in skipped[:3])
+        more = f"; {len(skipped) - 3} more" if len(skipped) > 3 else ""
+        reasons.append(f"{len(skipped)} skipped: {shown}{more}")
+    if filtered:
+        reasons.append(", ".join(f"{n} {why}" for why, n in filtered.items()) + " left out")
+    if reasons:
+        return f"{config.path}: no targets to probe ({'; '.join(reasons)})"
+    if config.targets:
+        return f"{config.path}: no targets to probe: its [[target]] tables gave none"
     implicit = registry().implicit()
     hint = f' (add one; `kind = "{implicit.name}"` probes what --no-config probes)' if implicit else " (add one)"
     return f"{config.path}: no targets to probe: the config has no [[target]] tables{hint}"
@@ -122,6 +131,10 @@ def build_plan(
                 plan.filtered[why] = plan.filtered.get(why, 0) + count
     except KindError as exc:
         raise SelectionError(str(exc)) from None
+    if config is not None and not plan.targets:
+        # A config whose entries all came to nothing (a kind's extra missing, every provider
+        # filtered out) is as much a mistake as one with no entries: say why, exit 2.
+        raise SelectionError(_no_targets(config, plan.skipped, plan.filtered))
     names = [t.name.lower() for t in plan.targets]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:

@@ -40,7 +40,7 @@ def kind(name: str, *fields: Field, **options: Any) -> Kind:
 
 def test_the_installed_registry_has_rollcalls_own_kinds() -> None:
     kinds = registry()
-    assert kinds.names()[:2] == ("g4f", "openai")
+    assert {"g4f", "openai", "litellm"} <= set(kinds.names())
     assert kinds.implicit().name == "g4f" and kinds.get("openai").protocol == "openai"
     assert kinds.sources["openai"] == "rollcall (rollcall.kinds.openai:KIND)"
 
@@ -78,7 +78,7 @@ def test_problems_are_kept_with_their_reason_and_the_rest_loads() -> None:
 def test_an_unknown_kind_names_the_choices_and_the_closest() -> None:
     with pytest.raises(KindError) as caught:
         registry().get("opnai")
-    assert str(caught.value).startswith("must be one of g4f, openai")
+    assert str(caught.value).startswith(f"must be one of {', '.join(registry().names())}")
     assert str(caught.value).endswith("got 'opnai' (did you mean 'openai'?)")
     with pytest.raises(KindError, match="no target kinds are registered: .*reinstall it"):
         load([]).get("openai")

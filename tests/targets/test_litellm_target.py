@@ -104,7 +104,7 @@ async def test_reasoning_is_kept_apart_from_the_answer(sim: SimServer, protocol:
 
 async def test_the_target_says_how_it_is_timed(sim: SimServer) -> None:
     t = target(sim, "openai", "canary")
-    assert t.metadata["timing"] == TIMING and "LiteLLM hands rollcall each chunk" in TIMING
+    assert t.meta["timing"] == TIMING and "LiteLLM hands rollcall each chunk" in TIMING
     assert await t.list_models() == ["openai/canary"]
     assert "sk-" not in repr(t)
 

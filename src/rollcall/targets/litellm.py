@@ -9,7 +9,7 @@ Credentials come from the environment as LiteLLM documents them (or `api_key`); 
 registered with rollcall.redact, so LiteLLM's error texts are scrubbed before anyone sees them.
 
 Timing: LiteLLM parses the wire itself, so events are stamped when LiteLLM hands rollcall each
-chunk, not when its bytes arrive (TIMING; `metadata["timing"]` on every target says so), and
+chunk, not when its bytes arrive (TIMING; `meta["timing"]` on every target says so), and
 "headers" is when LiteLLM handed over the open stream. Failures are mapped to rollcall's error
 kinds by LITELLM_ERRORS and CAUSES below, on LiteLLM's thread; what crosses to the caller is a
 plain LiteLLMError.
@@ -374,7 +374,7 @@ class LiteLLMTarget:
         self.api_base = api_base or None
         self._api_key = api_key or None
         self.extra = extra
-        self.metadata = {"timing": TIMING, "via": "litellm"}
+        self.meta = {"timing": TIMING, "via": "litellm"}  # shown with the planned target (run.targets)
         _start()  # the import takes seconds: begin it now, while the run is being planned
 
     def __repr__(self) -> str:
