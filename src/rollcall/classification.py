@@ -248,11 +248,20 @@ async def read_failure(exc: BaseException, *, within_s: float) -> Failure:
 
 
 def kind_for_status(status: int) -> ErrorKind:
+    """The kind of a non-2xx HTTP response (the one place statuses become kinds)."""
     if status in (401, 403):
         return ErrorKind.AUTH
     if status == 429:
         return ErrorKind.RATE_LIMIT
     return ErrorKind.HTTP_STATUS
+
+
+def kind_for_error_code(code: int | None) -> ErrorKind:
+    """The kind of an error reported inside a 2xx response (an error event or error object):
+    credentials and rate limits by the code it gives; anything else broke the answer."""
+    if code is not None and kind_for_status(code) is not ErrorKind.HTTP_STATUS:
+        return kind_for_status(code)
+    return ErrorKind.BAD_RESPONSE
 
 
 def describe(exc: BaseException) -> str:

@@ -15,7 +15,8 @@ import email.utils
 import math
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .classification import kind_for_status
@@ -290,7 +291,28 @@ def retry_after_of(headers: Mapping[str, str]) -> float | None:
     return seconds
 
 
-def body_snippet(body: bytes, content_type: str = "") -> str:
+@dataclass(frozen=True, slots=True)
+class ErrorInfo:
+    """What one error object says, as a kind reads it (its `read_error`): the human message, an
+    HTTP-like code given inside it (it picks auth/rate_limit for errors inside a 200 response)
+    and a retry hint from the body (Gemini's RetryInfo) when no Retry-After header came."""
+
+    message: str | None = None
+    status: int | None = None
+    retry_after_s: float | None = None
+
+
+ReadError = Callable[[Any], ErrorInfo]
+
+
+def openai_error(doc: Any) -> ErrorInfo:
+    """An OpenAI-style error object ({"error": {"message", "code"...}}, {"error": "..."}, {"detail"})."""
+    if not isinstance(doc, Mapping):
+        return ErrorInfo()
+    return ErrorInfo(error_message(doc), error_status(doc))
+
+
+def body_snippet(body: bytes, content_type: str = "", read_error: ReadError = openai_error) -> str:
     """A short, one-line, redacted description of an error body (an HTML page by its title)."""
     if not body.strip():
         return ""
@@ -299,7 +321,7 @@ def body_snippet(body: bytes, content_type: str = "") -> str:
         name = " ".join(title.group(1).decode("utf-8", "replace").split()) if title else ""
         return f"an HTML page{f' titled {name[:80]!r}' if name else ''}"
     text = body.decode("utf-8", "replace")
-    message = _error_message_of_json(text)
+    message = error_info_of_json(text, read_error).message
     if message is None:
         message = text
     return snippet(message)
@@ -312,14 +334,25 @@ def snippet(text: str) -> str:
     return line[:SNIPPET_CHARS] + "…" if len(line) > SNIPPET_CHARS else line
 
 
-def _error_message_of_json(text: str) -> str | None:
+def error_info_of_json(text: str, read_error: ReadError = openai_error) -> ErrorInfo:
+    """What an error body says when it is JSON (an empty ErrorInfo when it is not)."""
     import json
 
     try:
         doc = json.loads(text)
     except (ValueError, RecursionError):  # error bodies are untrusted: deep nesting is an attack too
-        return None
-    return error_message(doc) if isinstance(doc, dict) else None
+        return ErrorInfo()
+    return read_error_safely(read_error, doc)
+
+
+def read_error_safely(read_error: ReadError, doc: Any) -> ErrorInfo:
+    """read_error(doc), or an empty ErrorInfo when the document's shape surprised it."""
+    try:
+        info = read_error(doc)
+    except (AttributeError, KeyError, IndexError, TypeError, ValueError, RecursionError):
+        return ErrorInfo()
+    message = info.message if isinstance(info.message, str) and info.message else None
+    return ErrorInfo(message, info.status, info.retry_after_s)
 
 
 def error_message(doc: Mapping[str, Any]) -> str | None:
@@ -350,14 +383,22 @@ def error_status(doc: Mapping[str, Any]) -> int | None:
     return None
 
 
-def status_error(status: int, reason: str, headers: Mapping[str, str], body: bytes) -> HTTPStatusError:
-    """The ProbeError for a non-2xx response: auth, rate_limit (with Retry-After) or http_status."""
+def status_error(status: int, reason: str, headers: Mapping[str, str], body: bytes,
+                 read_error: ReadError = openai_error) -> HTTPStatusError:
+    """The ProbeError for a non-2xx response: auth, rate_limit (with Retry-After, or the body's
+    retry hint) or http_status; the body read by the kind's `read_error`."""
     kind = kind_for_status(status)
-    detail = body_snippet(body, headers.get("Content-Type", ""))
+    content_type = headers.get("Content-Type", "")
+    detail = body_snippet(body, content_type, read_error)
     head = f"HTTP {status} {snippet(reason)}".rstrip()
     if 300 <= status < 400 and headers.get("Location"):
         detail = f"redirect to {display_url(headers['Location'])}" + (f"; {detail}" if detail else "")
-    retry_after = retry_after_of(headers) if status in (429, 503) else None
+    retry_after = None
+    if status in (429, 503):
+        retry_after = retry_after_of(headers)
+        if retry_after is None and "html" not in content_type:
+            hint = error_info_of_json(body.decode("utf-8", "replace"), read_error).retry_after_s
+            retry_after = hint if hint is None or (math.isfinite(hint) and hint >= 0) else None
     message = f"{head}: {detail}" if detail else head
     if retry_after is not None:
         message += f" (retry after {retry_after:g} s)"
