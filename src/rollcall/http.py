@@ -199,6 +199,15 @@ class ErrorEvent(ProbeError, plain=True):
     """A 200 response whose stream reported an error (`event: error` or an error object)."""
 
 
+class ContentFiltered(ProbeError, plain=True):
+    """The provider stopped the answer, or refused the prompt, for a policy reason (Gemini's
+    finishReason SAFETY/RECITATION... and promptFeedback.blockReason, Anthropic's `refusal`).
+    A `provider_error` that says so plainly; what arrived before the stop is kept."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(ErrorKind.PROVIDER_ERROR, message)
+
+
 def translate_client_error(exc: Exception, *, received: int | None = None) -> Exception:
     """A ProbeError for an aiohttp failure (other exceptions come back unchanged).
 
@@ -394,7 +403,7 @@ def status_error(status: int, reason: str, headers: Mapping[str, str], body: byt
     if 300 <= status < 400 and headers.get("Location"):
         detail = f"redirect to {display_url(headers['Location'])}" + (f"; {detail}" if detail else "")
     retry_after = None
-    if status in (429, 503):
+    if status in (429, 503, 529):  # 529: Anthropic's overloaded_error
         retry_after = retry_after_of(headers)
         if retry_after is None and "html" not in content_type:
             hint = error_info_of_json(body.decode("utf-8", "replace"), read_error).retry_after_s

@@ -42,9 +42,13 @@ if TYPE_CHECKING:
     from .sse import SSEEvent
 
 try:  # orjson parses stream chunks several times faster; the standard library is the fallback
-    from orjson import loads
+    from orjson import dumps, loads
 except ImportError:  # pragma: no cover - depends on what is installed
+    import json as _json
     from json import loads
+
+    def dumps(obj: Any) -> bytes:
+        return _json.dumps(obj, separators=(",", ":")).encode()
 
 SSE = "sse"  # text/event-stream (OpenAI, Anthropic, Gemini with ?alt=sse)
 NDJSON = "ndjson"  # one JSON object a line (Ollama)
@@ -71,6 +75,9 @@ class FrameMapper(Protocol):
     end_marker: str  # what ends this protocol's stream, for "stream ended early: no <end_marker>"
     finished: bool  # the answer is complete (a finish reason or the end marker was read)
     ended: bool  # the end marker was read: stop reading (what follows is drained)
+    # Set with `ended` when the frame's events are to be kept and the answer then fails (a
+    # safety stop in the chunk that also carries the last words): raised after they are yielded.
+    error: Exception | None
 
     def frame(self, frame: SSEEvent | Line, at: float) -> Sequence[Event]:
         """The events of one SSE event or NDJSON line whose bytes arrived at `at`; a ProbeError
@@ -121,6 +128,8 @@ async def read_events(client: HttpClient, dialect: HttpDialect, request: ProbeRe
             if not http.stream or (sse and content_type.startswith("application/json")):
                 for event in await _read_whole(response, b"", client.max_response_bytes, mapper):
                     yield event
+                if mapper.error is not None:
+                    raise mapper.error
                 return
             # The hot loop, kept in one frame: stamp each read, then decode, then map.
             read = response.content.readany
@@ -154,6 +163,8 @@ async def read_events(client: HttpClient, dialect: HttpDialect, request: ProbeRe
                         if sse and head == b"{":  # JSON where a stream was asked for: an error or a whole reply
                             for event in await _read_whole(response, chunk, max_bytes, mapper):
                                 yield event
+                            if mapper.error is not None:
+                                raise mapper.error
                             return
                         sniffed = bool(head)
                     try:
@@ -169,6 +180,8 @@ async def read_events(client: HttpClient, dialect: HttpDialect, request: ProbeRe
                     if mapper.ended:
                         if not response.content.at_eof():
                             await _drain(response.content)
+                        if mapper.error is not None:
+                            raise mapper.error
                         return
             if not mapper.finished:
                 raise BadResponse(f"stream ended early: no {mapper.end_marker} after {received:,} bytes")

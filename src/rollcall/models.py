@@ -34,6 +34,31 @@ class ErrorKind(enum.StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class ServerTimings:
+    """What the server measured itself (Ollama's load_duration, prompt_eval_duration,
+    eval_count/eval_duration), kept beside rollcall's own clocks so a cold model load shows as
+    `load_s` rather than as a slow first token. Seconds; None when the server did not say."""
+
+    total_s: float | None = None
+    load_s: float | None = None
+    prompt_eval_s: float | None = None
+    eval_s: float | None = None
+    prompt_tokens: int | None = None
+    eval_tokens: int | None = None
+
+    @property
+    def eval_tokens_per_s(self) -> float | None:
+        """The server's own generation speed (eval tokens / eval time)."""
+        if self.eval_tokens and self.eval_s:
+            return self.eval_tokens / self.eval_s
+        return None
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str = "server_timings") -> ServerTimings:
+        return cls(**_checked_fields(cls, data, where))
+
+
+@dataclass(frozen=True, slots=True)
 class ProbeResult:
     """One call to one target with one model: timings in seconds, counts, the answer or why not."""
 
@@ -59,6 +84,7 @@ class ProbeResult:
     attempt: int = 1
     retry_after_s: float | None = None
     max_gap_s: float | None = None
+    server_timings: ServerTimings | None = None  # the server's own durations (Ollama), when it reports them
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
@@ -294,6 +320,7 @@ _JSON_TYPES: dict[str, tuple[str, Any]] = {
     "ErrorKind": (f"one of {', '.join(k.value for k in ErrorKind)}", lambda v: v in _ERROR_KINDS),
     "dict[str, Any]": ("an object", lambda v: isinstance(v, dict)),
     "ProbeSettings": ("an object", lambda v: isinstance(v, dict)),
+    "ServerTimings": ("an object", lambda v: isinstance(v, dict)),
     "None": ("null", lambda v: v is None),
 }
 _ERROR_KINDS = {k.value for k in ErrorKind}
@@ -334,6 +361,8 @@ def _checked_fields(cls: type, data: Any, where: str) -> dict[str, Any]:
             raise ValueError(f"{where}: field {f.name!r} must be {wanted}, got {_shown(value)}")
         if f.name == "error_kind" and value is not None:
             value = ErrorKind(value)
+        elif "ServerTimings" in alternatives and value is not None:
+            value = ServerTimings.from_dict(value, f"{where}: field {f.name!r}")
         elif "float" in alternatives and isinstance(value, int):
             value = float(value)
         kwargs[f.name] = value

@@ -11,7 +11,7 @@ import time
 
 from . import untrusted
 from .classification import read_failure
-from .models import ErrorKind, ProbeResult
+from .models import ErrorKind, ProbeResult, ServerTimings
 from .redact import clip, lookahead
 from .targets.base import (
     Content,
@@ -21,7 +21,9 @@ from .targets.base import (
     ReasoningDelta,
     Started,
     Target,
+    Timings,
     Usage,
+    server_timings,
     token_count,
 )
 from .timing import utc_now_iso
@@ -61,6 +63,7 @@ class _Measurement:
         self.chars = 0
         self.chunks = 0
         self.usage_tokens: int | None = None
+        self.server_timings: ServerTimings | None = None
         self.dispatch_s = 0.0  # the target's own start-up delay, reported as queue time
         self.keep = KEEP_TEXT_CHARS + lookahead()
 
@@ -104,6 +107,12 @@ class _Measurement:
             tokens = token_count(event.completion_tokens)
             if tokens is not None:
                 self.usage_tokens = tokens
+        elif isinstance(event, Timings):
+            t = event.server
+            if type(t) is ServerTimings:  # checked again: a plug-in kind may pass anything
+                self.server_timings = server_timings(
+                    total=t.total_s, load=t.load_s, prompt_eval=t.prompt_eval_s, eval=t.eval_s,
+                    prompt_tokens=t.prompt_tokens, eval_tokens=t.eval_tokens)
 
     def rel(self, at: float | None) -> float | None:
         return None if at is None else max(0.0, at - self.t0)
@@ -203,4 +212,5 @@ async def run_probe(
         attempt=attempt,
         retry_after_s=retry_after,
         max_gap_s=m.max_gap,
+        server_timings=m.server_timings,
     )

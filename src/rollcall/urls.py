@@ -49,3 +49,12 @@ def endpoint_url(base_url: str, path: str) -> str:
     """`path` (e.g. "chat/completions") appended to the base URL's path; its query kept."""
     parts = urlsplit(base_url)
     return urlunsplit(parts._replace(path=f"{parts.path.rstrip('/')}/{path.lstrip('/')}"))
+
+
+def with_query(url: str, **params: str) -> str:
+    """`url` with `params` added to its query (what the query already holds is kept)."""
+    from urllib.parse import urlencode
+
+    parts = urlsplit(url)
+    extra = urlencode(params)
+    return urlunsplit(parts._replace(query=f"{parts.query}&{extra}" if parts.query else extra))

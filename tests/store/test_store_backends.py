@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from rollcall.models import ErrorKind, ProbeResult
+from rollcall.models import ErrorKind, ProbeResult, ServerTimings
 from rollcall.redact import register_secret
 from rollcall.store import RunNotFound, RunRecord, StoreError, open_store
 from rollcall.store.base import RESULT_FIELDS, STORED_TEXT_CHARS
@@ -40,6 +40,7 @@ def test_round_trip_keeps_every_field(store) -> None:
         headers_s=0.5, ttft_s=0.75, total_s=1.5, output_chars=12, output_tokens=3,
         output_tokens_estimated=True, tokens_per_s=2.5, text="partial ✓ answer", reasoning="thinking…",
         started_at="2024-05-01T12:00:00.123Z", attempt=2, retry_after_s=7.0, max_gap_s=0.2,
+        server_timings=ServerTimings(total_s=1.5, load_s=0.75, prompt_eval_s=0.01, eval_s=0.5, eval_tokens=3),
     )
     sparse = ProbeResult(target="Beta", kind="g4f", model="", ok=True, started_at="2024-05-01T12:00:01.000Z")
     run = record("aaaa11112222", prompt="Hello?", site="lab", settings={"timeout_s": 30, "providers": ["A"]},

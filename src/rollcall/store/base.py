@@ -140,7 +140,7 @@ class Store(Protocol):
 RESULT_FIELDS: tuple[str, ...] = (
     "target", "kind", "model", "ok", "error_kind", "error", "status", "queue_s", "headers_s",
     "ttft_s", "total_s", "output_chars", "output_tokens", "output_tokens_estimated", "tokens_per_s",
-    "text", "reasoning", "started_at", "attempt", "retry_after_s", "max_gap_s",
+    "text", "reasoning", "started_at", "attempt", "retry_after_s", "max_gap_s", "server_timings",
 )
 # History needs neither the answer nor the reasoning in full; output_chars keeps the real length.
 STORED_TEXT_CHARS = 4000

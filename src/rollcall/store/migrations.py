@@ -323,6 +323,12 @@ def _json_items(text: object) -> list[tuple[object, object]]:
         return []
 
 
+@migration
+def m006_server_timings(db: MigrationDB) -> None:
+    # ProbeResult.server_timings: the server's own durations (Ollama), as a JSON object or NULL.
+    db.execute("ALTER TABLE results ADD COLUMN server_timings TEXT")
+
+
 def newer_database_message(location: str, unknown: Sequence[str]) -> str:
     return (
         f"the history store {location} was written by a newer rollcall (schema steps unknown here: "

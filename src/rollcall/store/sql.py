@@ -7,6 +7,7 @@ SQL text here may contain a literal `?` or `%`.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import re
@@ -15,7 +16,7 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
-from ..models import ProbeResult
+from ..models import ProbeResult, ServerTimings
 from ..redact import redact
 from .base import RESULT_FIELDS, STORED_TEXT_CHARS, Outcome, RunNotFound, RunRecord, StoreError
 from .load_runs import LoadRunsMixin
@@ -106,6 +107,8 @@ def _result_row(run_id: str, seq: int, r: ProbeResult) -> tuple[Any, ...]:
             value = int(bool(value))
         elif name == "error_kind":
             value = storable_text(str(value)) if value else None
+        elif name == "server_timings":
+            value = _timings_json(value)
         elif name in ("error", "text", "reasoning"):
             # Already redacted by the probe; scrubbing again costs little and covers results
             # built elsewhere (imported JSON, other programs using the sink). Scrub before
@@ -117,8 +120,23 @@ def _result_row(run_id: str, seq: int, r: ProbeResult) -> tuple[Any, ...]:
     return (run_id, seq, *values)
 
 
+def _timings_json(timings: ServerTimings | None) -> str | None:
+    """The server's timings as a JSON object of finite numbers (None stays NULL)."""
+    if not isinstance(timings, ServerTimings):
+        return None
+    values = {k: storable_float(v) if k.endswith("_s") else storable_int(v)
+              for k, v in dataclasses.asdict(timings).items()}
+    return json.dumps({k: v for k, v in values.items() if v is not None})
+
+
 def _probe_result(row: Sequence[Any]) -> ProbeResult:
     data = dict(zip(RESULT_FIELDS, row, strict=True))
+    timings = data.pop("server_timings")
+    if timings:
+        try:
+            data["server_timings"] = json.loads(timings)
+        except ValueError:
+            pass  # unreadable: the result stands without them
     data["ok"] = bool(data["ok"])
     data["output_tokens_estimated"] = bool(data["output_tokens_estimated"])
     try:

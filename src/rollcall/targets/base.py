@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from .. import untrusted
-from ..models import ErrorKind
+from ..models import ErrorKind, ServerTimings
 from ..settings import DEFAULT_PROMPT
 
 
@@ -79,7 +79,41 @@ def token_count(value: object) -> int | None:
     return count if count is not None and 0 <= count <= MAX_TOKENS else None
 
 
-Event = Started | Headers | Content | ReasoningDelta | Usage
+@dataclass(frozen=True, slots=True)
+class Timings:
+    """What the server measured of this answer itself (models.ServerTimings); build it with
+    server_timings() so outside numbers are checked."""
+
+    server: ServerTimings
+    at: float | None = None
+
+
+# No answer takes four months: a longer "duration" is bad data, not a measurement.
+MAX_SERVER_S = 1e7
+
+
+def server_seconds(value: object, scale: float = 1.0) -> float | None:
+    """A duration from outside, times `scale` (1e-9 for nanoseconds): a finite number of seconds
+    in 0..MAX_SERVER_S, else None."""
+    if type(value) is float:  # exactly a float: a subclass's methods are provider code
+        number = value
+    else:
+        whole = untrusted.integer(value)
+        if whole is None:
+            return None
+        number = float(whole) if abs(whole) < 2**1023 else float("inf")
+    seconds = number * scale
+    return seconds if 0 <= seconds <= MAX_SERVER_S else None  # NaN fails both comparisons
+
+
+def server_timings(*, total: object = None, load: object = None, prompt_eval: object = None, eval: object = None,
+                   prompt_tokens: object = None, eval_tokens: object = None, scale: float = 1.0) -> ServerTimings:
+    """ServerTimings from a server's raw numbers (durations times `scale`); implausible ones are None."""
+    return ServerTimings(server_seconds(total, scale), server_seconds(load, scale), server_seconds(prompt_eval, scale),
+                         server_seconds(eval, scale), token_count(prompt_tokens), token_count(eval_tokens))
+
+
+Event = Started | Headers | Content | ReasoningDelta | Usage | Timings
 
 
 # Exception classes whose instances hold only plain data (see ProbeError): the probe reads them on

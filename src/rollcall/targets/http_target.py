@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 from .. import __version__
 from ..http import ErrorInfo, HttpClient, openai_error
-from ..http_stream import SSE, FrameMapper, HttpRequest, get_json, read_events
+from ..http_stream import NDJSON, SSE, FrameMapper, HttpRequest, get_json, read_events
 from ..redact import display_url, register_secret, register_url_secrets
 from ..urls import check_base_url, endpoint_url, normalize_base_url
 from .base import Event, ProbeRequest
@@ -19,7 +19,7 @@ from .base import Event, ProbeRequest
 __all__ = ["HttpClient", "HttpTarget"]
 
 _SECRET_HEADER_WORDS = ("auth", "key", "token", "secret", "cookie", "session")
-_ACCEPT = {SSE: "text/event-stream, application/json", "ndjson": "application/x-ndjson, application/json"}
+_ACCEPT = {SSE: "text/event-stream, application/json", NDJSON: "application/x-ndjson, application/json"}
 
 
 class HttpTarget:

@@ -13,19 +13,11 @@ from typing import Any
 
 from ..http import BadResponse, HttpClient, openai_error
 from ..http_stream import HttpRequest, error_event, error_event_of_data, invalid_json, parse_json, text_of
+from ..http_stream import dumps as _dumps_bytes
 from ..http_stream import loads as _loads
 from ..sse import DONE
 from .base import Content, Event, ProbeRequest, ReasoningDelta, Usage, token_count
 from .http_target import HttpTarget
-
-try:  # orjson writes request bodies several times faster; the standard library is the fallback
-    from orjson import dumps as _dumps_bytes
-except ImportError:  # pragma: no cover - depends on what is installed
-    import json as _json
-
-    def _dumps_bytes(obj: Any) -> bytes:
-        return _json.dumps(obj, separators=(",", ":")).encode()
-
 
 __all__ = ["HttpClient", "OpenAITarget"]  # HttpClient re-exported: targets are built with one
 
@@ -79,6 +71,7 @@ class _Chunks:
 
     __slots__ = ("finished", "ended")
     end_marker = "[DONE] and no finish_reason"
+    error = None
 
     def __init__(self) -> None:
         self.finished = self.ended = False
