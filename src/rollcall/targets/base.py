@@ -92,9 +92,9 @@ class Timings:
 MAX_SERVER_S = 1e7
 
 
-def server_seconds(value: object, scale: float = 1.0) -> float | None:
-    """A duration from outside, times `scale` (1e-9 for nanoseconds): a finite number of seconds
-    in 0..MAX_SERVER_S, else None."""
+def server_seconds(value: object, per_second: float = 1.0) -> float | None:
+    """A duration from outside in units of 1/per_second s (1e9: nanoseconds): a finite number of
+    seconds in 0..MAX_SERVER_S, else None."""
     if type(value) is float:  # exactly a float: a subclass's methods are provider code
         number = value
     else:
@@ -102,15 +102,17 @@ def server_seconds(value: object, scale: float = 1.0) -> float | None:
         if whole is None:
             return None
         number = float(whole) if abs(whole) < 2**1023 else float("inf")
-    seconds = number * scale
+    seconds = number / per_second
     return seconds if 0 <= seconds <= MAX_SERVER_S else None  # NaN fails both comparisons
 
 
 def server_timings(*, total: object = None, load: object = None, prompt_eval: object = None, eval: object = None,
-                   prompt_tokens: object = None, eval_tokens: object = None, scale: float = 1.0) -> ServerTimings:
-    """ServerTimings from a server's raw numbers (durations times `scale`); implausible ones are None."""
-    return ServerTimings(server_seconds(total, scale), server_seconds(load, scale), server_seconds(prompt_eval, scale),
-                         server_seconds(eval, scale), token_count(prompt_tokens), token_count(eval_tokens))
+                   prompt_tokens: object = None, eval_tokens: object = None, per_second: float = 1.0) -> ServerTimings:
+    """ServerTimings from a server's raw numbers (durations in 1/per_second s); implausible ones are None."""
+    def s(value: object) -> float | None:
+        return server_seconds(value, per_second)
+
+    return ServerTimings(s(total), s(load), s(prompt_eval), s(eval), token_count(prompt_tokens), token_count(eval_tokens))
 
 
 Event = Started | Headers | Content | ReasoningDelta | Usage | Timings

@@ -21,7 +21,7 @@ from .http_target import HttpTarget
 __all__ = ["OllamaTarget"]
 
 DEFAULT_BASE_URL = "http://localhost:11434"
-_NS = 1e-9
+_NS_PER_S = 1e9  # Ollama's durations are nanoseconds
 
 
 class OllamaTarget(HttpTarget):
@@ -120,5 +120,5 @@ class _Lines:
             events.append(Timings(server_timings(
                 total=doc.get("total_duration"), load=doc.get("load_duration"),
                 prompt_eval=doc.get("prompt_eval_duration"), eval=doc.get("eval_duration"),
-                prompt_tokens=prompt, eval_tokens=output, scale=_NS), at))
+                prompt_tokens=prompt, eval_tokens=output, per_second=_NS_PER_S), at))
         return events
