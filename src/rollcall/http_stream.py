@@ -75,8 +75,8 @@ class FrameMapper(Protocol):
     end_marker: str  # what ends this protocol's stream, for "stream ended early: no <end_marker>"
     finished: bool  # the answer is complete (a finish reason or the end marker was read)
     ended: bool  # the end marker was read: stop reading (what follows is drained)
-    # Set with `ended` when the frame's events are to be kept and the answer then fails (a
-    # safety stop in the chunk that also carries the last words): raised after they are yielded.
+    # Set when the answer is to fail once what arrived is kept (a safety stop in the chunk that
+    # also carries the last words): raised at the end marker (`ended`) or at the end of the body.
     error: Exception | None
 
     def frame(self, frame: SSEEvent | Line, at: float) -> Sequence[Event]:
@@ -183,6 +183,8 @@ async def read_events(client: HttpClient, dialect: HttpDialect, request: ProbeRe
                         if mapper.error is not None:
                             raise mapper.error
                         return
+            if mapper.error is not None:
+                raise mapper.error
             if not mapper.finished:
                 raise BadResponse(f"stream ended early: no {mapper.end_marker} after {received:,} bytes")
         except aiohttp.ClientError as exc:

@@ -498,8 +498,7 @@ def test_demo_fleet_covers_every_fault() -> None:
     fleet = demo_fleet()
     assert len(fleet.models) >= 20
     faults = {b.fault for b in fleet.models.values()}
-    # filtered/blocked wait for the kinds to classify safety stops (issue 11's client side).
-    assert faults >= set(Fault) - {Fault.ERROR_CHUNK, Fault.FILTERED, Fault.BLOCKED}
+    assert faults >= set(Fault) - {Fault.ERROR_CHUNK}
     assert {b.status for b in fleet.models.values() if b.fault is Fault.STATUS} >= {401, 403, 429, 500, 503}
     assert {b.status for b in fleet.models.values() if b.fault is Fault.HTML} == {200, 403}
     assert any(b.reasoning_tokens for b in fleet.models.values())
@@ -608,6 +607,7 @@ DEMO_EXPECTED = {
     "challenged": {"auth", "bad_response"}, "captcha": {"bad_response"},
     "garbled": {"bad_response"}, "mojibake": {"bad_response"}, "error-event": {"bad_response"},
     "firehose": {"bad_response"}, "silent": {"empty"},
+    "filtered": {"provider_error"}, "blocked": {"provider_error"},  # ContentFiltered: safety stops
     "cut-off": {"connect", "bad_response"}, "hangup": {"connect"}, "offline": {"connect"},
     "hangs": {"timeout"}, "trickles": {"timeout"}, "endless": {"timeout"},
 }

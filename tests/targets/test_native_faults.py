@@ -341,3 +341,18 @@ async def test_runner_classifies_every_kind_and_fault_side_by_side(server: SimSe
         assert_no_secret(r)
         if r.ok:
             assert r.ttft_s is not None and r.text.startswith("Hello!")
+
+
+async def test_openai_content_filter_is_the_same_plain_failure(server: SimServer) -> None:
+    # The OpenAI kind's word for a safety stop (finish_reason content_filter) fails the same way.
+    from rollcall.targets.openai import OpenAITarget
+
+    for stream in (True, False):
+        filtered = await probe(OpenAITarget("o", server.base_url, models=(spec(fault="filtered", after=4),),
+                                            stream=stream))
+        assert filtered.error_kind is ErrorKind.PROVIDER_ERROR, filtered.error
+        assert filtered.error == ("ContentFiltered: the provider's content filter stopped the answer "
+                                  "(finish_reason content_filter)")
+        assert filtered.text == "Hello! I am a" and not filtered.output_tokens_estimated  # the usage still came
+        blocked = await probe(OpenAITarget("o", server.base_url, models=(spec(fault="blocked"),), stream=stream))
+        assert blocked.error_kind is ErrorKind.PROVIDER_ERROR and blocked.text == ""

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..http import BadResponse, HttpClient, openai_error
+from ..http import BadResponse, ContentFiltered, HttpClient, openai_error
 from ..http_stream import HttpRequest, error_event, error_event_of_data, invalid_json, parse_json, text_of
 from ..http_stream import dumps as _dumps_bytes
 from ..http_stream import loads as _loads
@@ -69,12 +69,12 @@ class OpenAITarget(HttpTarget):
 class _Chunks:
     """One answer's chat.completion.chunk events (or one chat.completion) as rollcall events."""
 
-    __slots__ = ("finished", "ended")
+    __slots__ = ("finished", "ended", "error")
     end_marker = "[DONE] and no finish_reason"
-    error = None
 
     def __init__(self) -> None:
         self.finished = self.ended = False
+        self.error: Exception | None = None
 
     def frame(self, event: Any, at: float) -> Sequence[Event]:
         data = event.data
@@ -92,13 +92,21 @@ class _Chunks:
         content, reasoning, fin, usage = _parse_chunk(doc, "delta")
         if fin:
             self.finished = True
+            if fin == "content_filter":  # the usage chunk may still follow: fail at the end
+                self.error = _filtered()
         if usage is None and not reasoning:
             return (Content(content, at),) if content else ()  # the common chunk: one token
         return _events(content, reasoning, usage, at)
 
     def whole(self, body: bytes, at: float) -> Sequence[Event]:
-        content, reasoning, _, usage = _parse_chunk(parse_json(body, "the response"), "message")
+        content, reasoning, fin, usage = _parse_chunk(parse_json(body, "the response"), "message")
+        if fin == "content_filter":
+            self.error = _filtered()
         return _events(content, reasoning, usage, at)
+
+
+def _filtered() -> ContentFiltered:
+    return ContentFiltered("the provider's content filter stopped the answer (finish_reason content_filter)")
 
 
 def _events(content: str, reasoning: str, usage: dict[str, Any] | None, at: float) -> list[Event]:
@@ -117,14 +125,15 @@ def _usage(usage: Mapping[str, Any], at: float) -> Usage:
     return Usage(token_count(usage.get("prompt_tokens")), token_count(usage.get("completion_tokens")), at)
 
 
-def _parse_chunk(doc: Any, key: str) -> tuple[str, str, bool, dict[str, Any] | None]:
-    """(content, reasoning, finished, usage) of one chunk (key "delta") or a whole reply ("message")."""
+def _parse_chunk(doc: Any, key: str) -> tuple[str, str, Any, dict[str, Any] | None]:
+    """(content, reasoning, finish_reason, usage) of one chunk (key "delta") or a whole reply ("message");
+    finish_reason is falsy until the answer finished."""
     if type(doc) is not dict:
         raise BadResponse(f"expected a JSON object, got {type(doc).__name__}")
     if doc.get("error"):
         raise error_event(doc, openai_error)
     content = reasoning = ""
-    finished = False
+    finish = None
     choices = doc.get("choices")
     if choices:
         try:
@@ -136,8 +145,8 @@ def _parse_chunk(doc: Any, key: str) -> tuple[str, str, bool, dict[str, Any] | N
             value = delta.get("reasoning_content") or delta.get("reasoning")
             if value:
                 reasoning = value if type(value) is str else text_of(value, "reasoning")
-            finished = bool(choice.get("finish_reason"))
+            finish = choice.get("finish_reason")
         except (AttributeError, KeyError, IndexError, TypeError):
             raise BadResponse("unexpected shape of 'choices' in a response chunk") from None
     usage = doc.get("usage")
-    return content, reasoning, finished, usage if type(usage) is dict else None
+    return content, reasoning, finish, usage if type(usage) is dict else None
