@@ -11,7 +11,13 @@ __version__ = "0.1.0"
 
 # Lazy re-exports keep `import rollcall` fast: nothing heavy (g4f, aiohttp, rich) loads until used.
 _EXPORTS = {
+    "AnthropicTarget": "rollcall.targets.anthropic",
     "Content": "rollcall.targets.base",
+    "GeminiTarget": "rollcall.targets.gemini",
+    "HttpTarget": "rollcall.targets.http_target",
+    "OllamaTarget": "rollcall.targets.ollama",
+    "ServerTimings": "rollcall.models",
+    "Timings": "rollcall.targets.base",
     "ErrorKind": "rollcall.models",
     "G4FTarget": "rollcall.targets.g4f",
     "HttpClient": "rollcall.http",

@@ -53,6 +53,17 @@ class ServerTimings:
             return self.eval_tokens / self.eval_s
         return None
 
+    def summary(self) -> str:
+        """One line for people: "load 2.00 s, prompt 0.10 s, eval 0.30 s (10.0 tok/s), total 2.50 s"."""
+        parts = [f"{label} {value:.2f} s" for label, value in (("load", self.load_s), ("prompt", self.prompt_eval_s),
+                                                              ("eval", self.eval_s)) if value is not None]
+        rate = self.eval_tokens_per_s
+        if rate is not None and parts and parts[-1].startswith("eval"):
+            parts[-1] += f" ({rate:.1f} tok/s)"
+        if self.total_s is not None:
+            parts.append(f"total {self.total_s:.2f} s")
+        return ", ".join(parts)
+
     @classmethod
     def from_dict(cls, data: Any, where: str = "server_timings") -> ServerTimings:
         return cls(**_checked_fields(cls, data, where))

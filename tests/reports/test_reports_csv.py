@@ -110,3 +110,14 @@ def test_written_file_is_utf8_and_reads_back(tmp_path: Path) -> None:
 
 def test_an_empty_run_is_just_the_header() -> None:
     assert csv_report.dumps(hostile_run(results=())).count("\r\n") == 1
+
+
+def test_server_timings_are_a_json_object_in_their_cell() -> None:
+    import json
+
+    from rollcall.models import ServerTimings
+
+    run = hostile_run()
+    timed = dataclasses.replace(run.results[0], server_timings=ServerTimings(load_s=2.0, eval_tokens=3))
+    reader = csv.DictReader(io.StringIO(csv_report.dumps(dataclasses.replace(run, results=(timed,))), newline=""))
+    assert json.loads(next(reader)["server_timings"]) == {"load_s": 2.0, "eval_tokens": 3}

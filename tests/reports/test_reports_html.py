@@ -142,3 +142,16 @@ def test_report_js_never_parses_strings_as_html() -> None:
     code_without_comments = re.sub(r"/\*.*?\*/|//[^\n]*", "", code, flags=re.S)
     for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "Function("):
         assert sink not in code_without_comments, sink
+
+
+def test_server_timings_are_in_the_data_and_summarised() -> None:
+    import dataclasses
+
+    from rollcall.models import ServerTimings
+
+    run = hostile_run()
+    timed = dataclasses.replace(run.results[0], server_timings=ServerTimings(load_s=2.0, eval_s=0.5))
+    data = html_report.payload(dataclasses.replace(run, results=(timed,)))
+    assert data["results"][0]["server_timings"]["load_s"] == 2.0
+    assert data["results"][0]["server_timings_summary"] == "load 2.00 s, eval 0.50 s"
+    assert "server_timings_summary" in html_report._asset("report.js")

@@ -212,3 +212,14 @@ def test_the_schema_rejects_what_ci_systems_reject(old: str, new: str) -> None:
     assert old in document
     schema = etree.XMLSchema(etree.fromstring(SCHEMA.encode()))
     assert not schema.validate(etree.fromstring(document.replace(old, new, 1).encode("utf-8")))
+
+
+def test_server_timings_go_to_system_out() -> None:
+    import dataclasses
+
+    from rollcall.models import ServerTimings
+
+    run = hostile_run()
+    timed = dataclasses.replace(next(r for r in run.results if r.ok), server_timings=ServerTimings(load_s=2.0, eval_s=0.5))
+    cases = _cases(junit.dumps(dataclasses.replace(run, results=(timed,))))
+    assert "[server timings] load 2.00 s, eval 0.50 s" in (cases[0].findtext("system-out") or "")

@@ -47,3 +47,20 @@ def test_repeat_table_and_quiet_view(console):
     console.file.truncate(0)
     console.print(full_report(run))
     assert "Per target" in console.file.getvalue() and "2/2 (100%)" in console.file.getvalue()
+
+
+def test_the_servers_own_timings_show_beside_rollcalls(console):
+    from rollcall.models import ServerTimings
+
+    cold = ProbeResult("local", "ollama", "llama3.2", True, ttft_s=2.2, total_s=2.6, text="Hi",
+                       server_timings=ServerTimings(total_s=2.5, load_s=2.1, prompt_eval_s=0.05, eval_s=0.3,
+                                                    eval_tokens=3))
+    console.print(result_line(cold))
+    console.print(full_report(run_with([cold, OK])))
+    out = console.file.getvalue()
+    assert "(server: load 2.10 s, prompt 0.05 s, eval 0.30 s (10.0 tok/s), total 2.50 s)" in " ".join(out.split())
+    assert "server load/eval" in out and "2.10s / 0.30s" in out
+    console.file.seek(0)
+    console.file.truncate()
+    console.print(full_report(run_with([OK])))
+    assert "server load/eval" not in console.file.getvalue()  # no column when no server reports them

@@ -4,6 +4,7 @@ RFC 4180 quoting by the csv module (CRLF line ends; fields holding commas, quote
 breaks are quoted, quotes doubled), so answers with any text survive a spreadsheet or a
 `csv.DictReader` round trip. Empty cell = null; booleans are `true`/`false`; floats keep full
 precision. Answers are written whole: CSV is for tools, the human reports truncate.
+`server_timings` (the server's own durations, e.g. Ollama's) is a JSON object in its cell.
 
 Text cells (answers, errors, names, model ids: every field whose value is a string) are made
 safe for the two places a CSV file is read by people:
@@ -21,6 +22,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import json
 import re
 from typing import Any
 
@@ -49,6 +51,8 @@ def _cell(value: Any) -> str:
         return repr(value)
     if isinstance(value, str):
         return defuse(visible(value))
+    if isinstance(value, dict):  # server_timings: a compact JSON object of what the server gave
+        return json.dumps({k: v for k, v in value.items() if v is not None}, separators=(",", ":"))
     return str(value)
 
 

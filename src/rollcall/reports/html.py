@@ -92,6 +92,7 @@ def payload(run: RunResult) -> dict[str, Any]:
         d = r.to_dict()
         d["text"], d["text_len"] = _clip(r.text, limit), len(r.text)
         d["reasoning"], d["reasoning_len"] = _clip(r.reasoning, limit // 2), len(r.reasoning)
+        d["server_timings_summary"] = r.server_timings.summary() if r.server_timings is not None else ""
         results.append(d)
     doc = run.to_dict()["run"]
     doc["repeat"] = run.settings.repeat

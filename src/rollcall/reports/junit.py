@@ -99,6 +99,8 @@ def _details(result: ProbeResult) -> str:
     for label, value in (("ttft", result.ttft_s), ("total", result.total_s)):
         if value is not None:
             lines.append(f"{label}: {value:.3f} s")
+    if result.server_timings is not None:
+        lines.append(f"server timings: {result.server_timings.summary()}")
     lines.append(f"error: {result.error or ''}")
     return xml_text("\n".join(lines))
 
@@ -109,6 +111,8 @@ def _answer(result: ProbeResult) -> str:
         parts.append(_clip(result.text, MAX_OUT_CHARS))
     if result.reasoning:
         parts.append("[reasoning]\n" + _clip(result.reasoning, MAX_OUT_CHARS))
+    if result.server_timings is not None:
+        parts.append(f"[server timings] {result.server_timings.summary()}")
     return xml_text("\n\n".join(parts))
 
 

@@ -50,6 +50,8 @@ def result_line(result: ProbeResult) -> Text:
         text.append(one_line(result.text, ANSWER_CHARS), style="italic")
     else:
         text.append(one_line(result.error, 100), style="red")
+    if result.server_timings is not None and result.server_timings.summary():
+        text.append(f"  (server: {result.server_timings.summary()})", style="dim")
     return text
 
 
@@ -65,11 +67,19 @@ def results_table(run: RunResult, answer_width: int = 48) -> Table:
     table.add_column("ttft", justify="right")
     table.add_column("total", justify="right")
     table.add_column("tok/s", justify="right")
+    answered = sorted((r for r in run.results if r.ok), key=_sort_key)
+    # The server's own timings (Ollama's) get a column only when some answer has them.
+    server = any(r.server_timings is not None for r in answered)
+    if server:
+        table.add_column("server load/eval", justify="right")
     table.add_column("answer", overflow="ellipsis", no_wrap=True, max_width=answer_width)
-    for r in sorted((r for r in run.results if r.ok), key=_sort_key):
+    for r in answered:
         tokens = fmt_rate(r.tokens_per_s) + ("~" if r.output_tokens_estimated and r.tokens_per_s else "")
-        table.add_row(line(r.target, limit=NAME_CHARS), Text(model_label(r.model)), fmt_s(r.ttft_s),
-                      fmt_s(r.total_s), tokens, line(r.text, limit=ANSWER_CHARS))
+        cells = [line(r.target, limit=NAME_CHARS), Text(model_label(r.model)), fmt_s(r.ttft_s), fmt_s(r.total_s), tokens]
+        if server:
+            t = r.server_timings
+            cells.append("-" if t is None else f"{fmt_s(t.load_s)} / {fmt_s(t.eval_s)}")
+        table.add_row(*cells, line(r.text, limit=ANSWER_CHARS))
     return table
 
 

@@ -270,6 +270,9 @@
         details.appendChild(el("div", "hint", "reasoning"));
         details.appendChild(el("pre", null, r.reasoning));
       }
+      if (r.server_timings_summary) {
+        details.appendChild(el("div", "hint", "server timings: " + r.server_timings_summary));
+      }
       td.appendChild(details);
     } },
   ].filter(function (c) { return !c.hidden; });
