@@ -97,6 +97,15 @@ async def test_whole_reply(fake: Recorder) -> None:
     assert fake.seen[0].query == {}
 
 
+async def test_a_json_array_of_chunks_where_events_were_asked(fake: Recorder) -> None:
+    # What streamGenerateContent sends when a proxy drops ?alt=sse: the same chunks in one array.
+    fake.replies[STREAM_PATH] = Reply(
+        b'[{"candidates": [{"content": {"parts": [{"text": "One"}]}}]},'
+        b' {"candidates": [{"content": {"parts": [{"text": " two"}]}, "finishReason": "STOP"}]}]')
+    result = await probe(target(fake.url))
+    assert result.ok and result.text == "One two", result.error
+
+
 @pytest.mark.parametrize("reason", ["SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "OTHER"])
 async def test_an_answer_stopped_for_a_reason_fails_and_says_which(fake: Recorder, reason: str) -> None:
     fake.replies[STREAM_PATH] = stream(chunk({"text": "It goes"}), chunk({"text": " like"}, finish=reason))

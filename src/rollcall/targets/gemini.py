@@ -148,7 +148,10 @@ class _Chunks:
         return self._response(expect_object(doc), at)
 
     def whole(self, body: bytes, at: float) -> Sequence[Event]:
-        return self._response(expect_object(parse_json(body, "the response")), at)
+        doc = parse_json(body, "the response")
+        if type(doc) is list:  # streamGenerateContent without alt=sse: one array of the same chunks
+            return [event for item in doc for event in self._response(expect_object(item), at)]
+        return self._response(expect_object(doc), at)
 
     def _response(self, doc: dict[str, Any], at: float) -> Sequence[Event]:
         if "error" in doc:
