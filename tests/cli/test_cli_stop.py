@@ -271,7 +271,9 @@ def test_a_terminal_that_hangs_up_mid_run_still_gets_every_output_written(env, t
     out_json, out_html, db = tmp_path / "run.json", tmp_path / "run.html", tmp_path / "history.db"
     terminal = OnTerminal(["demo", "-t", "120", "--store", str(db), "--json", str(out_json), "-o",
                            f"html:{out_html}"], env)
-    terminal.wait_for(b"tok/s")  # an answer is on screen; the never-answering models are pending
+    # An answer is on screen (its line starts with "ok"; a failed stream can show tok/s too, as
+    # the demo's `filtered` model does); the never-answering models are pending.
+    terminal.wait_for(b"ok" + b" " * 11)
     terminal.hang_up()  # writes to the terminal now fail (EIO), as after closing the window
     os.kill(terminal.proc.pid, signal.SIGHUP)
     assert terminal.wait() == 129

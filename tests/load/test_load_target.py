@@ -41,7 +41,7 @@ def test_a_base_url_becomes_an_openai_target_with_a_big_enough_pool() -> None:
 def test_extra_fields_go_into_every_request_body() -> None:
     target = url_target("http://127.0.0.1:8000/v1", kind="openai", model="m", api_key_env=None, connection=CONNECTION)
     add_extra_body(target, {"ignore_eos": True, "stream": False})
-    body = json.loads(target._body(ProbeRequest(prompt="hi", model="m", max_tokens=8)))
+    body = json.loads(target.http_request(ProbeRequest(prompt="hi", model="m", max_tokens=8)).body)
     assert body["ignore_eos"] is True and body["max_tokens"] == 8
     assert body["stream"] is True  # rollcall's own fields win
     with pytest.raises(SpecError, match="^--extra-body/--ignore-eos: target 'scripted'"):
