@@ -98,7 +98,7 @@ def test_a_config_target_by_name_keeps_its_key_secret(tmp_path: Path, sim_url: s
     (["--rate", "5", "--input-tokens", "0"], "--input-tokens"),
     (["--rate", "5", "--prompt", "x", "--input-tokens", "8"], "--prompt/--prompts/--input-tokens"),
     (["--rate", "5", "-o", "csv:x.csv"], "-o/--json: bad output 'csv:x.csv': load writes html, json, jsonl"),
-    (["--rate", "5", "--kind", "g4f"], "--kind: 'g4f' cannot be given a base URL (kinds that take one: openai"),
+    (["--rate", "5", "--kind", "g4f"], "--kind: 'g4f' cannot be given a base URL (kinds that take one: anthropic, gemini, ollama, openai"),
     (["--rate", "5", "--kind", "opnai"], "got 'opnai' (did you mean 'openai'?)"),
     (["--rate", "5", "--timeout", "nan"], "'--timeout': 'nan' must be a finite duration"),
     (["--rate", "5", "--timeout", "0s"], "'--timeout': '0s' must be more than 0"),

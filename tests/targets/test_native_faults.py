@@ -17,6 +17,7 @@ from rollcall.http import HttpClient
 from rollcall.models import ErrorKind, ProbeResult
 from rollcall.probe import run_probe
 from rollcall.runner import Runner
+from rollcall.settings import ProbeSettings
 from rollcall.sim import SimServer
 from rollcall.targets.anthropic import AnthropicTarget
 from rollcall.targets.base import ProbeRequest, Target
@@ -333,7 +334,8 @@ async def test_runner_classifies_every_kind_and_fault_side_by_side(server: SimSe
     }
     targets = [CLASSES[kind](kind, server.url_for(kind), models=tuple(cases), api_key=KEY, client=client)
                for kind in KINDS]
-    run = await asyncio.wait_for(Runner(targets, prompt="hi", timeout_s=2, concurrency=6).run(), 60)
+    settings = ProbeSettings(prompt="hi", timeout_s=2, concurrency=6)
+    run = await asyncio.wait_for(Runner(targets, settings=settings).run(), 60)
     got = {(r.target, r.model): r.error_kind for r in run.results}
     assert got == {(kind, model): expected for kind in KINDS for model, expected in cases.items()}
     assert client.closed

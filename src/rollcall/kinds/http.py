@@ -39,15 +39,23 @@ def endpoint_fields(*, base_url: str | None = None, stream: bool = True) -> tupl
     )
 
 
-def endpoint_lister(title: str) -> Lister:
+def endpoint_lister(title: str, *, unnamed_model: str | None = None) -> Lister:
     """`list_models` for a kind whose targets answer `list_models()`: one row per target,
-    its models or its failure (classified like a probe's), each within the listing deadline."""
+    its models or its failure (classified like a probe's), each within the listing deadline.
+
+    `unnamed_model`: for a kind whose API has no default model (its build refuses an entry
+    without `models`), an entry that names none is built with this one to list its models;
+    listing sends no model, and that is how a user finds out which to name."""
 
     async def list_models(entries: Sequence[TargetConfig], ctx: ListContext) -> Listing:
+        import dataclasses
+
         from .loader import get
 
         targets = []
         for entry in entries:
+            if unnamed_model is not None and not entry.models:
+                entry = dataclasses.replace(entry, models=(unnamed_model,))
             targets += get(entry.kind).build(entry, ctx.build).targets
         return endpoint_listing(entries[0].kind if entries else "", title, await _ask(targets, ctx.timeout_s))
 
