@@ -1,9 +1,9 @@
 """Target kinds: what a `[[target]]`'s `kind` may be, as plug-ins.
 
 A kind is one `Kind` object in its own module, registered under the entry-point group
-`rollcall.kinds`; rollcall's own kinds (g4f, openai, anthropic, gemini, ollama) are registered
-exactly so, in its pyproject.toml, and a third-party distribution adds one the same way
-(docs/kinds.md):
+`rollcall.kinds`; rollcall's own kinds (g4f, openai, anthropic, gemini, ollama, litellm) are
+registered exactly so, in its pyproject.toml, and a third-party distribution adds one the same
+way (docs/kinds.md):
 
     [project.entry-points."rollcall.kinds"]
     echo = "rollcall_echo:KIND"
