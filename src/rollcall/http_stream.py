@@ -141,7 +141,7 @@ async def read_events(client: HttpClient, dialect: HttpDialect, request: ProbeRe
             max_bytes = client.max_response_bytes
             received = 0
             yield_at = YIELD_EVERY_BYTES
-            sniffed = eof = False
+            sniffed = eof = over_cap = False
             while not eof:
                 chunk = await read()
                 at = perf_counter()
@@ -155,7 +155,9 @@ async def read_events(client: HttpClient, dialect: HttpDialect, request: ProbeRe
                         await asyncio.sleep(0)
                         at = perf_counter()
                     if received > max_bytes:
-                        raise BadResponse(f"response exceeded the cap of {max_bytes:,} bytes", status=status)
+                        # Keep what arrived up to the cap (its whole frames are mapped), then fail.
+                        chunk = chunk[: len(chunk) - (received - max_bytes)]
+                        over_cap = True
                     if not sniffed:
                         head = chunk.lstrip()[:1]
                         if head == b"<":
@@ -183,6 +185,8 @@ async def read_events(client: HttpClient, dialect: HttpDialect, request: ProbeRe
                         if mapper.error is not None:
                             raise mapper.error
                         return
+                if over_cap:
+                    raise BadResponse(f"response exceeded the cap of {max_bytes:,} bytes", status=status)
             if mapper.error is not None:
                 raise mapper.error
             if not mapper.finished:
