@@ -4,6 +4,7 @@ contract, every output and the history; bad input; every request failing; SIGINT
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -124,17 +125,25 @@ def test_a_name_without_config_is_explained(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)])
-def test_a_signal_keeps_what_finished_and_marks_the_stage_partial(tmp_path: Path, sim_url: str, sig, code) -> None:
+@pytest.mark.parametrize("to_group", [False, True], ids=["to-rollcall", "to-its-process-group"])
+def test_a_signal_keeps_what_finished_and_marks_the_stage_partial(tmp_path: Path, sim_url: str, sig, code,
+                                                                  to_group: bool) -> None:
+    """To the group, as a terminal's Ctrl-C or systemd's stop (every process of the unit) sends it:
+    the worker processes leave the stop to rollcall, so no request is lost to a dead worker."""
     jsonl, out, store = tmp_path / "r.jsonl", tmp_path / "r.json", tmp_path / "h.sqlite3"
     proc = subprocess.Popen(
         [sys.executable, "-m", "rollcall", "load", sim_url, "-m", "slow", "--concurrency", "2,4", "-n", "1000",
-         "-o", f"jsonl:{jsonl}", "--json", str(out), "--store", str(store)],
-        env=offline_g4f_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+         "--workers", "2", "-o", f"jsonl:{jsonl}", "--json", str(out), "--store", str(store)],
+        env=offline_g4f_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True)
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and (not jsonl.exists() or len(jsonl.read_text().splitlines()) < 3):
             time.sleep(0.05)
-        proc.send_signal(sig)
+        if to_group:
+            os.killpg(proc.pid, sig)
+        else:
+            proc.send_signal(sig)
         stdout, stderr = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
@@ -144,6 +153,7 @@ def test_a_signal_keeps_what_finished_and_marks_the_stage_partial(tmp_path: Path
     assert doc["interrupted"] == sig.name and not doc["complete"]
     (stage,) = doc["stages"]
     assert stage["partial"] and stage["cancelled"] == 2 and stage["requests"] >= 3
+    assert not stage.get("lost") and "died" not in stderr and "killed" not in stderr, stderr
     assert len(jsonl.read_text().splitlines()) == stage["requests"]
     assert f"interrupted ({sig.name}), stage 1 partial" in stdout  # the human view, on stdout here
     runs = load(tmp_path, "runs", "--store", str(store), "--json")

@@ -172,7 +172,7 @@ def _say(line: str) -> None:
 
 
 # demo's own defaults: the never-answering providers hold the demo DEMO_TIMEOUT_S; `--watch`
-# watches every 5 s, down after 2 bad rounds, up after 2 good ones, no reminders, nothing pruned.
+# watches every 5 s, down after 2 bad rounds, up after 2 good rounds, no reminders, nothing pruned.
 DEMO_DEFAULTS = {"timeout_s": DEMO_TIMEOUT_S}
 DEMO_WATCH_DEFAULTS = {"every_s": 5.0, "fail_after": 2, "recover_after": 2, "remind_s": 0.0, "keep_s": 0.0}
 

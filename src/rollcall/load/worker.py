@@ -191,9 +191,11 @@ async def serve(read_fd: int, write_fd: int) -> None:
 def main() -> None:
     """`python -m rollcall.load.worker`: frames in on stdin, out on the stdout it was started with;
     anything else printed goes to stderr, so nothing can break the frames."""
-    # A terminal's Ctrl-C reaches the whole process group; the coordinator decides what stops.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    # A terminal's Ctrl-C, a hang-up and systemd's stop (SIGTERM to every process of the unit)
+    # reach the whole process group; the coordinator decides what stops. It ends a worker by
+    # closing its stdin (or SIGKILL when it does not go), and stdin closes when the coordinator dies.
+    for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
     from ..fdlimit import raise_soft_limit
 
     raise_soft_limit()

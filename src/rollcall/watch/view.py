@@ -51,10 +51,11 @@ class RoundView:
               site: str, channels: Sequence[str], store: str | None) -> None:
         if self.quiet:
             return
-        every = ", ".join(f"{n} every {format_duration(e)}" for e, n in groups)
+        every = ", ".join(f"{_count(n, 'probe')} every {format_duration(e)}" for e, n in groups)
         line = Text(f"Watching {targets} target(s) ({every}) from site ", style="dim")
         line.append(one_line(site, 60), style="dim bold")
-        line.append(f"; down after {fail_after} failed rounds, up after {recover_after} good ones", style="dim")
+        line.append(f"; down after {_count(fail_after, 'failed round')}, up after {_count(recover_after, 'good round')}",
+                    style="dim")
         self._print(line)
         for label in channels:
             self._print(Text(f"  alerts -> {label}", style="dim"))
@@ -117,3 +118,7 @@ class RoundView:
 
     def note(self, message: str) -> None:
         self._print(Text(f"rollcall: {one_line(message)}", style="dim"))
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
