@@ -64,3 +64,24 @@ def test_the_servers_own_timings_show_beside_rollcalls(console):
     console.file.truncate()
     console.print(full_report(run_with([OK])))
     assert "server load/eval" not in console.file.getvalue()  # no column when no server reports them
+
+
+def test_the_answer_column_gives_way_on_a_narrow_terminal() -> None:
+    """At 80 columns the names and times stay whole (rich squeezed `steady` into `stea`/`dy`
+    and `0.30s` into `0.3…`) and the answer takes what is left."""
+    import io
+
+    from rich.console import Console
+
+    from rollcall import ServerTimings
+
+    timed = ProbeResult("siml", "ollama", "steady", True, ttft_s=0.1, total_s=0.3, tokens_per_s=99.5,
+                        text="Hello! I am a simulated model, not GPT 3.5. " * 3,
+                        server_timings=ServerTimings(load_s=0.001, eval_s=0.19))
+    for width in (80, 100, 200):
+        console = Console(file=io.StringIO(), width=width, color_system=None, force_terminal=False)
+        console.print(full_report(run_with([timed, OK])))
+        rows = [row for row in console.file.getvalue().splitlines() if row.startswith("│")]
+        assert len(rows) == 2 and all(len(row) <= width for row in rows)  # one line per answer
+        assert "│ steady │ 0.10s │ 0.30s │  99.5 │" in rows[0] and "Hello! I am" in rows[0]
+        assert rows[0].rstrip().endswith("… │") or width == 200

@@ -7,7 +7,7 @@ as a rich Text, never as a string rich would parse as markup, with its controls 
 
 from __future__ import annotations
 
-from rich.console import Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.table import Table
 from rich.text import Text
 
@@ -59,19 +59,36 @@ def _sort_key(r: ProbeResult) -> tuple[float, float]:
     return (r.total_s if r.total_s is not None else float("inf"), r.ttft_s or 0.0)
 
 
-def results_table(run: RunResult, answer_width: int = 48) -> Table:
+class AnswersTable:
+    """The answers table fitted to the terminal: the answer column gets the width the other columns
+    leave (rich would squeeze the model and the times instead, splitting `swift` as `swif`/`t`)."""
+
+    MIN_ANSWER, MAX_ANSWER = 12, 48
+
+    def __init__(self, run: RunResult) -> None:
+        self.run = run
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        from rich.measure import Measurement
+
+        others = Measurement.get(console, options.update(width=10**4), results_table(self.run, 1)).maximum - 1
+        room = options.max_width - others
+        yield results_table(self.run, max(self.MIN_ANSWER, min(self.MAX_ANSWER, room)))
+
+
+def results_table(run: RunResult, answer_width: int = AnswersTable.MAX_ANSWER) -> Table:
     """Successful probes, fastest first."""
     table = Table(title="Answers (fastest first)", title_justify="left", expand=False)
     table.add_column("provider", style="bold", no_wrap=True)
-    table.add_column("model", overflow="fold")
-    table.add_column("ttft", justify="right")
-    table.add_column("total", justify="right")
-    table.add_column("tok/s", justify="right")
+    table.add_column("model", overflow="fold", min_width=min(12, max(len(r.model or "") for r in run.results)))
+    table.add_column("ttft", justify="right", no_wrap=True)
+    table.add_column("total", justify="right", no_wrap=True)
+    table.add_column("tok/s", justify="right", no_wrap=True)
     answered = sorted((r for r in run.results if r.ok), key=_sort_key)
     # The server's own timings (Ollama's) get a column only when some answer has them.
     server = any(r.server_timings is not None for r in answered)
     if server:
-        table.add_column("server load/eval", justify="right")
+        table.add_column("server load/eval", justify="right", no_wrap=True)
     table.add_column("answer", overflow="ellipsis", no_wrap=True, max_width=answer_width)
     for r in answered:
         tokens = fmt_rate(r.tokens_per_s) + ("~" if r.output_tokens_estimated and r.tokens_per_s else "")
@@ -131,7 +148,7 @@ def summary(run: RunResult) -> Text:
 def full_report(run: RunResult) -> RenderableType:
     parts: list[RenderableType] = []
     if any(r.ok for r in run.results):
-        parts.append(results_table(run))
+        parts.append(AnswersTable(run))
     if run.settings.repeat > 1:
         parts.append(repeat_table(run))
     if run.failed_count:
