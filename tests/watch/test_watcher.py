@@ -93,7 +93,7 @@ def test_first_round_at_once_and_groups_by_interval(tmp_path):
         console = text_console()
         end = run_watch(job, console)  # hour-long intervals: this ends only if first rounds start at once
     assert end.summary.rounds == 2  # one round per interval group
-    assert "1 every 1h, 1 every 2h" in console.file.getvalue()
+    assert "1 probe every 1h, 1 probe every 2h" in console.file.getvalue()
 
 
 def test_slow_answers_make_a_target_degraded(tmp_path):
