@@ -71,7 +71,8 @@ def main(argv: list[str] | None = None) -> None:
 def _exit(code: int) -> None:
     # Provider threads abandoned at their deadline may still be blocked in sync I/O; they are
     # daemons, but thread pools they started are joined at interpreter exit. Leave at once.
-    from ..isolation import live_workers, reap_children
+    from ..isolation import live_workers
+    from ..reaper import reap_children
     from ..stdio import flush_std_streams
 
     reap_children()
