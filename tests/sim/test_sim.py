@@ -32,7 +32,6 @@ from rollcall.sim import (
     run_sim_in_thread,
 )
 from rollcall.sim.behaviour import HUGE_TOKENS
-from rollcall.sim.server import TRICKLE_INTERVAL_S
 
 BOUND_S = 10.0  # generous bound on any wait that should end far sooner
 MESSAGES = [{"role": "user", "content": "Hello, are you GPT 3.5?"}]
