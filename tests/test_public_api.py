@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 import rollcall
 
 
@@ -40,3 +42,21 @@ def test_top_level_help_reads_no_entry_points_and_builds_no_kind():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "Commands:" in out and out.splitlines()[-1] == "loaded:"
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["run", "--help"], ["kinds", "--help"]])
+def test_help_loads_no_event_loop_machinery_and_no_results(argv):
+    # Help runs often (shell completion, people reading): it reads the kinds a command's flags
+    # come from, and nothing a probe needs, not even at exit (where worker threads are asked for).
+    code = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: print('loaded:', *(m for m in ('asyncio', 'rollcall.isolation', 'rollcall.models')"
+        " if m in sys.modules)))\n"
+        "from rollcall.cli import main\n"
+        f"main({argv!r})\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "Usage:" in proc.stdout and proc.stdout.splitlines()[-1] == "loaded:"
+    if argv[0] == "run":
+        assert "-p, --provider NAME" in proc.stdout  # the kinds were read: g4f's flags are there

@@ -110,3 +110,27 @@ def test_a_kind_declared_in_code_is_one_object() -> None:
     k = kind("tiny", switch, protocol="ollama")
     assert k.field("loud") is switch and k.flagged == (switch,) and k.field("nope") is None
     assert load([EntryPoint("tiny", k)]).get("tiny") is k
+
+
+def test_a_distributions_name_is_read_once_for_all_its_kinds() -> None:
+    # Reading it parses the distribution's whole METADATA file (rollcall's holds its README),
+    # and `run --help` reads every kind's source.
+    class Dist:
+        reads = 0
+
+        @property
+        def name(self) -> str:
+            Dist.reads += 1
+            return "shared"
+
+    dist = Dist()
+
+    @dataclass
+    class SharedEntryPoint(EntryPoint):
+        @property
+        def dist(self) -> Any:
+            return dist
+
+    reg = load([SharedEntryPoint("one", kind("one")), SharedEntryPoint("two", kind("two"))])
+    assert reg.sources == {"one": "shared (one_mod:KIND)", "two": "shared (two_mod:KIND)"}
+    assert Dist.reads == 1

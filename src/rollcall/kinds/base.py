@@ -6,10 +6,12 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..models import Skipped
 from ..settings import TEXTS, ProbeSettings, ValueType, after_field
+
+if TYPE_CHECKING:  # results are not needed to declare kinds: `run --help` reads them all
+    from ..models import Skipped
 
 class SelectionError(ValueError):
     """A target, provider name or import path the user gave cannot be used (exit code 2)."""

@@ -5,11 +5,13 @@ isolation live in rollcall.targets.g4f, imported when an entry is built (g4f is 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..models import Skipped
 from ..settings import SWITCH, TEXTS
 from .base import Built, BuildContext, Field, Kind, ListContext, Listing, TargetConfig
+
+if TYPE_CHECKING:
+    from ..models import Skipped
 
 FIELDS = (
     Field("providers", TEXTS, (), flag="-p/--provider", selects=True, metavar="NAME",

@@ -105,9 +105,20 @@ def _entry_points() -> list[Any]:
     return sorted(found, key=lambda ep: (_dist(ep) != _OWN, ep.name))
 
 
+# Distribution name by distribution object (kept alive with it, so an id is never reused):
+# a name is read from the distribution's METADATA file, parsed whole each time it is asked
+# (rollcall's holds its README), and every kind of a distribution asks.
+_dist_names: dict[int, tuple[Any, str]] = {}
+
+
 def _dist(ep: Any) -> str:
     dist = getattr(ep, "dist", None)
-    return getattr(dist, "name", None) or "?"
+    known = _dist_names.get(id(dist))
+    if known is not None and known[0] is dist:
+        return known[1]
+    name = getattr(dist, "name", None) or "?"
+    _dist_names[id(dist)] = (dist, name)
+    return name
 
 
 def load(entry_points: Iterable[Any]) -> Registry:
