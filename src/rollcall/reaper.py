@@ -1,13 +1,12 @@
-"""End the processes this one started: g4f providers launch headless browsers and leave them
-behind when abandoned at their deadline. The process tree is read from /proc (Linux).
+"""End the processes provider code started: g4f providers launch headless browsers and leave them
+behind when abandoned at their deadline. psutil reads the process tree on every platform it
+supports (Linux, macOS, Windows, the BSDs).
 """
 
 from __future__ import annotations
 
-import os
-import signal
 import sys
-import time
+from typing import Any
 
 
 def _interpreter_helpers() -> set[int]:
@@ -19,60 +18,43 @@ def _interpreter_helpers() -> set[int]:
     return {pid} if isinstance(pid, int) else set()
 
 
-def _descendants(root: int) -> list[int]:
-    """Process ids below `root`, read from /proc (Linux); [] where /proc is not available."""
-    children: dict[int, list[int]] = {}
+def descendants(root: int | None = None) -> list[Any]:
+    """The psutil.Process objects below `root` (default: this process), children first."""
+    import psutil
+
     try:
-        entries = os.listdir("/proc")
-    except OSError:
+        return psutil.Process(root).children(recursive=True)
+    except psutil.Error:
         return []
-    for entry in entries:
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as f:
-                stat = f.read().decode("ascii", "replace")
-        except OSError:
-            continue
-        # The command name is in parentheses and may hold spaces; fields after it are fixed.
-        fields = stat[stat.rfind(")") + 2 :].split()
-        if len(fields) > 1 and fields[1].isdigit():
-            children.setdefault(int(fields[1]), []).append(int(entry))
-    found, todo = [], [root]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
-
-
-def _running(pid: int) -> bool:
-    """True while the process exists and is not a zombie waiting to be collected."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read().decode("ascii", "replace")
-    except OSError:
-        return False
-    return stat[stat.rfind(")") + 2 : stat.rfind(")") + 3] != "Z"
 
 
 def reap_children(grace_s: float = 0.5) -> int:
-    """End every process this one started (g4f providers launch headless browsers and leave them
-    behind when abandoned at their deadline). SIGTERM, a short grace, then SIGKILL. Returns how many."""
+    """End every process this one started: SIGTERM (terminate on Windows), a short grace, then
+    SIGKILL to those still running. Returns how many needed SIGKILL."""
+    import psutil
+
     spared = _interpreter_helpers()
-    pids = [pid for pid in _descendants(os.getpid()) if pid not in spared]
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        alive = []
-        for pid in pids:
-            try:
-                os.kill(pid, sig)
-                alive.append(pid)
-            except OSError:
-                pass
-        if not alive or sig is signal.SIGKILL:
-            break
-        deadline = time.monotonic() + grace_s
-        while time.monotonic() < deadline and any(_running(p) for p in alive):
-            time.sleep(0.05)
-        pids = [p for p in alive if _running(p)]
-    return len(pids)
+    procs = [p for p in descendants() if p.pid not in spared]
+    for proc in procs:
+        try:
+            proc.terminate()
+        except psutil.Error:  # already gone, or not ours to signal
+            pass
+    _, left = psutil.wait_procs(procs, timeout=grace_s)
+    # A grandchild that ended is a zombie until its own parent collects it: it needs no SIGKILL.
+    stubborn = [p for p in left if _running(p)]
+    for proc in stubborn:
+        try:
+            proc.kill()
+        except psutil.Error:
+            pass
+    return len(stubborn)
+
+
+def _running(proc: Any) -> bool:
+    import psutil
+
+    try:
+        return proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False

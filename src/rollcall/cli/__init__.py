@@ -71,14 +71,17 @@ def main(argv: list[str] | None = None) -> None:
 def _exit(code: int) -> None:
     # Provider threads abandoned at their deadline may still be blocked in sync I/O; they are
     # daemons, but thread pools they started are joined at interpreter exit. Leave at once.
-    from ..reaper import reap_children
     from ..stdio import flush_std_streams
 
-    reap_children()
-    flush_std_streams()  # a stream whose reader left is silenced, not reported at shutdown
-    # No worker threads without isolation loaded: importing it (asyncio) only to ask would cost
-    # every command that never ran provider code (each --help) some 20 ms.
+    # Provider code runs through rollcall.isolation: without it loaded no provider ran, so there
+    # are no provider processes to end nor worker threads to ask about, and a command that never
+    # ran one (each --help) does not pay for importing asyncio and psutil (~50 ms).
     isolation = sys.modules.get("rollcall.isolation")
+    if isolation is not None:
+        from ..reaper import reap_children
+
+        reap_children()
+    flush_std_streams()  # a stream whose reader left is silenced, not reported at shutdown
     if isolation is not None and isolation.live_workers():
         os._exit(code)
     sys.exit(code)
