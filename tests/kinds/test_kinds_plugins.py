@@ -137,3 +137,37 @@ def test_a_broken_plugin_is_reported_and_takes_nothing_else_down(tmp_path: Path)
                            "cannot be used: broken_kind:KIND cannot be loaded: RuntimeError: this plug-in is broken\n")
     fine = rollcall(tmp_path, "run", "--no-config", "-p", "fake_providers:Answering", "--no-store", "-q", site=site)
     assert fine.returncode == 0, fine.stderr
+
+
+def test_a_plugin_that_exits_at_import_is_a_problem_not_the_end(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "quitter_kind.py").write_text("import sys\nsys.exit(3)\n")
+    info = site / "quitter_kind-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: quitter-kind\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[rollcall.kinds]\nquitter = quitter_kind:KIND\n")
+    listed = rollcall(tmp_path, "kinds", "--json", site=site)
+    assert listed.returncode == 0, listed.stderr
+    assert json.loads(listed.stdout)["problems"] == [
+        {"name": "quitter", "source": "quitter-kind (quitter_kind:KIND)",
+         "error": "quitter_kind:KIND cannot be loaded: SystemExit: 3"}]
+
+
+def test_a_plugin_that_hangs_at_import_is_given_up_after_the_timeout(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """In process, with a short timeout: the module sleeps 3 s at import (its thread ends by itself)."""
+    from importlib.metadata import EntryPoint
+
+    from rollcall.kinds.loader import load
+
+    (tmp_path / "sleepy_kind.py").write_text("import time\ntime.sleep(3)\nKIND = None\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    own = EntryPoint(name="openai", value="rollcall.kinds.openai:KIND", group="rollcall.kinds")
+    sleepy = EntryPoint(name="sleepy", value="sleepy_kind:KIND", group="rollcall.kinds")
+    registry = load([own, sleepy], import_timeout_s=0.3)
+    assert registry.names() == ("openai",)
+    (problem,) = registry.problems
+    assert problem.name == "sleepy"
+    assert problem.error == ("sleepy_kind:KIND cannot be loaded: TimeoutError: its module did not finish "
+                             "importing within 0.3 s")

@@ -121,20 +121,51 @@ def _dist(ep: Any) -> str:
     return name
 
 
-def load(entry_points: Iterable[Any]) -> Registry:
+PLUGIN_IMPORT_S = 10.0  # how long a plug-in's module may take to import before it is given up
+
+
+def load(entry_points: Iterable[Any], *, import_timeout_s: float = PLUGIN_IMPORT_S) -> Registry:
     """A registry of these entry points (each loaded with its failure captured)."""
     registry = Registry()
     for ep in entry_points:
-        source = f"{_dist(ep)} ({ep.value})"
+        dist = _dist(ep)
+        source = f"{dist} ({ep.value})"
         try:
-            kind = ep.load()
-        except Exception as exc:  # noqa: BLE001 - a broken plug-in must not take the others down
+            kind = ep.load() if dist == _OWN else _load_bounded(ep, import_timeout_s)
+        except BaseException as exc:  # noqa: BLE001 - a broken plug-in must not take the others down
+            if isinstance(exc, KeyboardInterrupt):
+                raise
             from ..classification import describe
 
             registry.problems.append(Problem(ep.name, source, f"{ep.value} cannot be loaded: {describe(exc)}"))
             continue
         registry.add(kind, name=ep.name, source=source)
     return registry
+
+
+def _load_bounded(ep: Any, timeout_s: float) -> Any:
+    """Import a plug-in's module on a daemon thread: one that hangs (or sleeps, or waits on the
+    network) at import costs every command `timeout_s` once, not forever. Anything it raises,
+    SystemExit included, is raised here to be reported as its problem."""
+    import threading
+
+    outcome: list[Any] = []
+
+    def run() -> None:
+        try:
+            outcome.append((True, ep.load()))
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            outcome.append((False, exc))
+
+    thread = threading.Thread(target=run, name=f"rollcall-kind-{ep.name}", daemon=True)
+    thread.start()
+    thread.join(timeout_s)
+    if not outcome:
+        raise TimeoutError(f"its module did not finish importing within {timeout_s:g} s")
+    ok, value = outcome[0]
+    if not ok:
+        raise value
+    return value
 
 
 _registry: Registry | None = None
