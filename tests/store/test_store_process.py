@@ -87,11 +87,23 @@ def test_two_concurrent_runs_into_one_new_store_lose_nothing(store_location: str
                "--site", prefix, "--gate", f"{other}:{n // 2}")
         for prefix, other in (("left", "right"), ("right", "left"))
     ]
-    outputs = []
+    outputs: list[tuple[int, str, str]] = [(-1, "", "")] * len(procs)
+
+    def finish(i: int) -> None:  # both at once: one waiting on us to read its pipes stalls the other
+        try:
+            out, err = procs[i].communicate(timeout=WAIT_S)
+        except subprocess.TimeoutExpired:
+            procs[i].kill()
+            out, err = procs[i].communicate()
+            err += f"\n(test: no end within {WAIT_S:g} s, killed)"
+        outputs[i] = (procs[i].returncode, out, err)
+
     try:
-        for proc in procs:
-            out, err = proc.communicate(timeout=WAIT_S * 2)
-            outputs.append((proc.returncode, out, err))
+        readers = [threading.Thread(target=finish, args=(i,), daemon=True) for i in range(len(procs))]
+        for reader in readers:
+            reader.start()
+        for reader in readers:
+            reader.join(WAIT_S + 15)
     finally:
         for proc in procs:
             if proc.poll() is None:
