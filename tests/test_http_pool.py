@@ -21,6 +21,7 @@ from rollcall.runner import Runner
 from rollcall.settings import ProbeSettings
 from rollcall.targets.openai import OpenAITarget
 from rollcall.testing import ScriptedTarget
+from transports import transport  # noqa: F401  (every test over both HTTP transports)
 
 INJECTED = "INJECTED"
 

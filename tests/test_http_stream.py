@@ -16,6 +16,7 @@ from rollcall.models import ErrorKind, ProbeResult
 from rollcall.probe import run_probe
 from rollcall.targets.base import Content, Event, ProbeRequest
 from rollcall.targets.http_target import HttpTarget
+from transports import transport  # noqa: F401  (every test over both HTTP transports)
 
 PEERS = web.AppKey("peers", list)
 

@@ -35,7 +35,7 @@ from .http import (
 )
 from .ndjson import NDJSONDecoder, NDJSONError
 from .sse import SSEDecoder, SSEError
-from .targets.base import Event, Headers, ProbeRequest
+from .targets.base import Event, Headers, ProbeError, ProbeRequest
 
 if TYPE_CHECKING:
     from .ndjson import Line
@@ -113,7 +113,10 @@ async def read_events(client: HttpClient, dialect: HttpDialect, request: ProbeRe
     http = dialect.http_request(request)
     mapper = dialect.mapper(request)
     response = await client.request(http.method, http.url, headers=http.headers, data=http.body)
-    at = time.perf_counter()
+    # A transport that stamps its reads (rollcall.wire: when the bytes arrived, in the protocol)
+    # is read by its stamps; aiohttp's reads are stamped here, when the reader runs.
+    stamped = getattr(response, "stamps_arrival", False)
+    at = response.at if stamped else time.perf_counter()
     async with response:
         yield Headers(response.status, at=at)
         status = response.status
@@ -132,7 +135,8 @@ async def read_events(client: HttpClient, dialect: HttpDialect, request: ProbeRe
                     raise mapper.error
                 return
             # The hot loop, kept in one frame: stamp each read, then decode, then map.
-            read = response.content.readany
+            content = response.content
+            read = content.readany
             perf_counter = time.perf_counter
             decoder = SSEDecoder(client.max_event_bytes) if sse else NDJSONDecoder(client.max_event_bytes)
             framing_errors = (SSEError, NDJSONError)
@@ -144,7 +148,7 @@ async def read_events(client: HttpClient, dialect: HttpDialect, request: ProbeRe
             sniffed = eof = over_cap = False
             while not eof:
                 chunk = await read()
-                at = perf_counter()
+                at = content.at if stamped else perf_counter()
                 if chunk:
                     received += len(chunk)
                     if received >= yield_at:
@@ -153,7 +157,8 @@ async def read_events(client: HttpClient, dialect: HttpDialect, request: ProbeRe
                         # probe's clock read late. Let the others run every 64 KiB.
                         yield_at = received + YIELD_EVERY_BYTES
                         await asyncio.sleep(0)
-                        at = perf_counter()
+                        if not stamped:
+                            at = perf_counter()
                     if received > max_bytes:
                         # Keep what arrived up to the cap (its whole frames are mapped), then fail.
                         chunk = chunk[: len(chunk) - (received - max_bytes)]
@@ -217,7 +222,7 @@ async def get_json(client: HttpClient, url: str, *, headers: Mapping[str, str], 
 async def _read_whole(response: Any, head: bytes, max_bytes: int, mapper: FrameMapper) -> Sequence[Event]:
     """The events of a whole JSON body (`head` is what was already read of it)."""
     rest, over = await read_capped(response.content, max_bytes - len(head))
-    at = time.perf_counter()
+    at = response.content.at if getattr(response, "stamps_arrival", False) else time.perf_counter()
     if over:
         raise BadResponse(f"response exceeded the cap of {max_bytes:,} bytes", status=response.status)
     body = head + rest
@@ -243,7 +248,7 @@ async def _drain(content: Any) -> None:
                 if not chunk:
                     return
                 left -= len(chunk)
-    except (TimeoutError, aiohttp.ClientError):
+    except (TimeoutError, aiohttp.ClientError, ProbeError):  # ProbeError: rollcall.wire's failures
         pass  # the answer is complete; only the connection's reuse is lost
 
 
@@ -253,7 +258,7 @@ async def _error_body(response: Any) -> bytes:
 
     try:
         body, _ = await read_capped(response.content, SNIPPET_BYTES)
-    except aiohttp.ClientError:
+    except (aiohttp.ClientError, ProbeError):  # ProbeError: rollcall.wire's failures
         return b""
     return body
 

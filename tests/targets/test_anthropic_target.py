@@ -14,6 +14,7 @@ from rollcall.probe import run_probe
 from rollcall.sim import SimServer
 from rollcall.targets.anthropic import API_VERSION, DEFAULT_MAX_TOKENS, AnthropicTarget
 from rollcall.targets.base import ProbeError, ProbeRequest, Target
+from transports import transport  # noqa: F401  (every test over both HTTP transports)
 
 KEY = "sk-ant-test-0123456789abcdef"
 

@@ -14,6 +14,7 @@ from rollcall.probe import run_probe
 from rollcall.sim import Behaviour, Fleet, SimServer
 from rollcall.targets.base import ProbeError, ProbeRequest, Target
 from rollcall.targets.gemini import GeminiTarget
+from transports import transport  # noqa: F401  (every test over both HTTP transports)
 
 KEY = "AIza-gemini-test-0123456789abcdef"
 STREAM_PATH = "/v1beta/models/gemini-test:streamGenerateContent"

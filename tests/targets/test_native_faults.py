@@ -24,6 +24,7 @@ from rollcall.targets.base import ProbeRequest, Target
 from rollcall.targets.gemini import GeminiTarget
 from rollcall.targets.http_target import HttpTarget
 from rollcall.targets.ollama import OllamaTarget
+from transports import transport  # noqa: F401  (every test over both HTTP transports)
 
 KEY = "sk-native-fault-5ecret-0123456789"
 CLASSES: dict[str, type[HttpTarget]] = {"anthropic": AnthropicTarget, "gemini": GeminiTarget, "ollama": OllamaTarget}

@@ -15,6 +15,7 @@ from rollcall.probe import run_probe
 from rollcall.sim import Behaviour, Fleet, SimServer
 from rollcall.targets.base import ProbeError, ProbeRequest, Target
 from rollcall.targets.ollama import OllamaTarget
+from transports import transport  # noqa: F401  (every test over both HTTP transports)
 
 NDJSON = "application/x-ndjson"
 

@@ -23,6 +23,7 @@ from rollcall.runner import Runner
 from rollcall.settings import ProbeSettings
 from rollcall.targets.base import Content, Headers, ProbeError, ProbeRequest, Target, Usage
 from rollcall.targets.openai import OpenAITarget
+from transports import transport  # noqa: F401  (every test over both HTTP transports)
 
 API_KEY = "sk-rollcall-test-0123456789abcdef"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
