@@ -30,9 +30,9 @@ MODEL = "bench"
 FLEET = Fleet({MODEL: Behaviour(ttft_s=0.0, tokens_per_s=0, answer_tokens=20)})
 
 
-def run(url: str, concurrency: int, requests: int) -> dict:
+def run(url: str, concurrency: int, requests: int, client: str = "wire") -> dict:
     spec = LoadSpec(mode="concurrency", values=(concurrency,), requests=requests, warmup=concurrency)
-    target = url_target(url, kind="openai", model=MODEL, api_key_env=None, connection=Connection(concurrency))
+    target = url_target(url, kind="openai", model=MODEL, api_key_env=None, connection=Connection(concurrency, client=client))
     runner = LoadRunner(target, spec, FixedPrompt("hi"), model=MODEL)
     cpu0, wall0 = time.process_time(), time.perf_counter()
     with asyncio.Runner(loop_factory=new_event_loop) as loop:
@@ -41,6 +41,7 @@ def run(url: str, concurrency: int, requests: int) -> dict:
     stage = doc["stages"][0]
     sent = stage["requests"] + stage["warmup"]
     return {
+        "client": client,
         "concurrency": concurrency,
         "requests": stage["requests"],
         "ok": stage["ok"],
@@ -60,6 +61,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--concurrency", type=int, default=100)
     parser.add_argument("--requests", type=int, default=5000)
+    parser.add_argument("--client", choices=("wire", "aiohttp"), default="wire", help="rollcall load's HTTP client")
     parser.add_argument("--pyinstrument", action="store_true", help="print pyinstrument's call tree of the run")
     args = parser.parse_args()
     with run_sim_in_process(FLEET, seed=1) as url:
@@ -68,11 +70,11 @@ def main() -> None:
 
             profiler = Profiler(interval=0.0005)
             profiler.start()
-            result = run(url, args.concurrency, args.requests)
+            result = run(url, args.concurrency, args.requests, args.client)
             profiler.stop()
             print(profiler.output_text(unicode=True, color=False, show_all=False))
         else:
-            result = run(url, args.concurrency, args.requests)
+            result = run(url, args.concurrency, args.requests, args.client)
     print(f"{'concurrency':>12} {'streams/s':>10} {'CPU ms/stream':>14} {'TTFT p50':>9} {'late p99':>9} {'lag':>7}")
     print(f"{result['concurrency']:>12} {result['streams_per_s']:>10.0f} {result['client_cpu_ms_per_stream']:>14.3f} "
           f"{result['ttft_p50_s'] * 1000:>7.1f}ms {result['send_lateness_p99_s'] * 1000:>7.1f}ms "

@@ -15,6 +15,7 @@ import email.utils
 import math
 import os
 import re
+import select
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -268,6 +269,24 @@ async def read_capped(content: Any, cap: int) -> tuple[bytes, bool]:
             parts.append(chunk[: len(chunk) - (size - cap)])
             return b"".join(parts), True
         parts.append(chunk)
+
+
+def socket_readable(transport: Any) -> bool:
+    """True when the kernel holds bytes (or an EOF) for this socket that the loop has not read:
+    bytes sent after our last response, which must not be taken as the next one's."""
+    sock = transport.get_extra_info("socket") if transport is not None else None
+    fileno = getattr(sock, "fileno", None)
+    if fileno is None:
+        return False
+    try:
+        fd = fileno()
+        if hasattr(select, "poll"):
+            poller = select.poll()
+            poller.register(fd, select.POLLIN)
+            return bool(poller.poll(0))
+        return bool(select.select([fd], [], [], 0)[0])
+    except (OSError, ValueError):
+        return True  # cannot tell: do not reuse
 
 
 def parse_retry_after(value: str | None, *, now: _dt.datetime | None = None) -> float | None:

@@ -24,12 +24,13 @@ aiohttp is imported here at module level: http.py imports this module only when 
 from __future__ import annotations
 
 import functools
-import select
 from typing import Any
 
 import aiohttp
 from aiohttp.client_proto import ResponseHandler
 from aiohttp.streams import EMPTY_PAYLOAD
+
+from .http import socket_readable
 
 
 class OneAnswerProtocol(ResponseHandler):
@@ -82,25 +83,7 @@ class OneAnswerProtocol(ResponseHandler):
         """Safe to carry the next request: nothing unsolicited, nothing unread, nothing waiting."""
         if self.unsolicited or self.should_close or not self.is_connected():
             return False
-        return not _readable(self.transport)
-
-
-def _readable(transport: Any) -> bool:
-    """True when the kernel holds bytes (or an EOF) for this socket that the loop has not read:
-    bytes sent after our last response, which must not be taken as the next one's."""
-    sock = transport.get_extra_info("socket") if transport is not None else None
-    fileno = getattr(sock, "fileno", None)
-    if fileno is None:
-        return False
-    try:
-        fd = fileno()
-        if hasattr(select, "poll"):
-            poller = select.poll()
-            poller.register(fd, select.POLLIN)
-            return bool(poller.poll(0))
-        return bool(select.select([fd], [], [], 0)[0])
-    except (OSError, ValueError):
-        return True  # cannot tell: do not reuse
+        return not socket_readable(self.transport)
 
 
 class CleanConnector(aiohttp.TCPConnector):

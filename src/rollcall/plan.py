@@ -106,16 +106,18 @@ def build_plan(
     settings: ProbeSettings | None = None,
     flags: Mapping[str, Any] | None = None,
     only: Sequence[str] = (),
+    http: Any = None,
 ) -> Plan:
     """Targets for one run: `settings` (the run's: --model, the HTTP client's pool and deadlines),
-    `flags` the kinds' flags given, by field name (`{"providers": ("Yqcloud",)}`). Raises
+    `flags` the kinds' flags given, by field name (`{"providers": ("Yqcloud",)}`), `http` the
+    HttpClient the HTTP targets share (default: one built from `settings`, aiohttp's). Raises
     SelectionError (unknown names, a kind that cannot be used) or ValueError (bad target values)."""
     from .kinds import KindError
 
     settings = settings if settings is not None else ProbeSettings()
     flags = flags or {}
     plan = Plan(skipped=list(config.skipped) if config else [])
-    ctx = BuildContext(settings)
+    ctx = BuildContext(settings, _http=http)
     try:
         entries = _entries(config, flags, only)
         for entry in entries:

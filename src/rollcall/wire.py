@@ -36,8 +36,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from .http import BadResponse, ConnectError, HttpClient, ResponseTimeout, _os_reason, _reason
-from .http_pool import _readable
+from .http import BadResponse, ConnectError, HttpClient, ResponseTimeout, _os_reason, _reason, socket_readable
 
 try:
     import httptools
@@ -45,7 +44,6 @@ except ImportError:  # pragma: no cover - httptools is a dependency; without it 
     httptools = None
 
 AVAILABLE = httptools is not None
-NAMES = ("aiohttp", "wire")  # the clients `rollcall load --client` chooses between
 _IDEMPOTENT = frozenset({"GET", "OPTIONS", "TRACE", "PUT", "DELETE"})
 _KEEPALIVE_S = 15.0  # an idle connection older than this is closed, not reused (aiohttp's default)
 _PAUSE_BYTES = 1 << 20  # unread body past which the socket stops being read (flow control)
@@ -59,7 +57,7 @@ def make_client(name: str, limit: int, **kwargs: Any) -> HttpClient:
         return WireClient(limit, **kwargs)
     if name == "aiohttp":
         return HttpClient(limit, **kwargs)
-    raise ValueError(f"unknown HTTP client {name!r} (choose {' or '.join(NAMES)})")
+    raise ValueError(f"unknown HTTP client {name!r} (choose aiohttp or wire)")
 
 
 class _Origin:
@@ -375,7 +373,7 @@ class _Connection(asyncio.Protocol):
     def reusable(self) -> bool:
         if self.closed or self.dirty or time.monotonic() - self.idle_since > _KEEPALIVE_S:
             return False
-        return not _readable(self.transport)
+        return not socket_readable(self.transport)
 
     def _broken(self, response: WireResponse, why: str) -> None:
         self.dirty = True

@@ -128,7 +128,7 @@ def _target(ref: str, o: LoadOptions, probe: ProbeSettings, spec: Any, config: A
     from ..load import target as t
 
     connection = t.Connection(spec.max_in_flight, connect_timeout_s=probe.connect_timeout_s,
-                              first_byte_timeout_s=probe.first_byte_timeout_s)
+                              first_byte_timeout_s=probe.first_byte_timeout_s, client=o.client)
     if not t.is_url(ref) and o.api_key_env:
         raise click.UsageError("--api-key-env: only for a base URL (a config target has its own api_key)")
     return t.resolve(ref, kind=o.kind, model=probe.model, api_key_env=o.api_key_env, config=config,

@@ -38,6 +38,15 @@ NUMBER = ValueType("number", _number, (int, float), "B")
 SEED = ValueType("integer", lambda v: int(count(-(2**63), 2**63 - 1).parse(v)), (int,), "N")
 
 
+CLIENTS = ("aiohttp", "wire")  # rollcall.wire.make_client builds them
+
+
+def _client(value: Any) -> str:
+    if value not in CLIENTS:
+        raise ValueError(f"must be {' or '.join(CLIENTS)}")
+    return str(value)
+
+
 @dataclass(frozen=True, slots=True)
 class LoadOptions(Declared):
     """The options of `rollcall load run` that are its own (it shares --prompt, -m, --timeout,
@@ -79,6 +88,11 @@ class LoadOptions(Declared):
                         help="Kind of a TARGET given as a base URL (any kind with a base_url; `rollcall kinds`).")
     api_key_env: str | None = setting(None, flag="--api-key-env", type=TEXT, metavar="VAR",
                                       help="For a base URL: read the API key from this environment variable.")
+    client: str = setting("wire", flag="--client", type=ValueType("client", _client, (str,), "aiohttp|wire"),
+                          show_default=True,
+                          help="HTTP client of the load: wire (rollcall's lean HTTP/1.1 client, several times less "
+                               "CPU per request; through a proxy it hands over to aiohttp) or aiohttp (what "
+                               "probes use).")
     seed: int = setting(0, flag="--seed", type=SEED, show_default=True,
                         help="Seed of the arrival schedule and prompts.")
     workers: int | None = setting(None, flag="-w/--workers", type=count(1, 4096),

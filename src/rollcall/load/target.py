@@ -28,11 +28,19 @@ class Connection:
     max_in_flight: int
     connect_timeout_s: float | None = 10.0
     first_byte_timeout_s: float | None = None
+    client: str = "wire"  # rollcall.wire's lean HTTP/1.1 client, or "aiohttp" (what probes use)
 
     def settings(self, model: str | None = None) -> ProbeSettings:
         """What building targets takes: the pool for every request in flight, the deadlines."""
         return ProbeSettings(concurrency=self.max_in_flight, connect_timeout_s=self.connect_timeout_s,
                              first_byte_timeout_s=self.first_byte_timeout_s, model=model)
+
+    def http_client(self) -> Any:
+        """The HTTP client every HTTP target of this process's load shares (built per process)."""
+        from ..wire import make_client
+
+        return make_client(self.client, self.max_in_flight, connect_timeout_s=self.connect_timeout_s,
+                           first_byte_timeout_s=self.first_byte_timeout_s)
 
 
 def is_url(ref: str) -> bool:
@@ -69,7 +77,7 @@ def _url_target(url: str, *, kind: str, model: str | None, api_key: str | None, 
         values["api_key"] = api_key
     try:
         entry = chosen.entry(urlsplit(url).hostname or "endpoint", models=(model or "",), **values)
-        targets = chosen.build(entry, BuildContext(connection.settings())).targets
+        targets = chosen.build(entry, BuildContext(connection.settings(), _http=connection.http_client())).targets
     except ValueError as exc:
         raise SpecError(f"TARGET: {exc}") from None
     if len(targets) != 1:
@@ -88,7 +96,7 @@ def config_target(name: str, config: Any, *, model: str | None, connection: Conn
         if skipped.name.lower() == name.lower():
             raise SpecError(f"TARGET: config target {skipped.name!r} was skipped: {skipped.reason}")
     try:
-        plan = build_plan(config, settings=connection.settings(model), only=[name])
+        plan = build_plan(config, settings=connection.settings(model), only=[name], http=connection.http_client())
     except (SelectionError, ValueError) as exc:
         raise SpecError(f"TARGET: {exc}") from None
     if len(plan.targets) != 1:
