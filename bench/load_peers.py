@@ -402,14 +402,14 @@ class Client:
 
 
 class Rollcall(Client):
-    def __init__(self, name: str, workers: int | None) -> None:
-        self.name, self.workers = name, workers
+    def __init__(self, name: str, workers: int | None, http: str = "wire") -> None:
+        self.name, self.workers, self.http = name, workers, http
 
     def argv(self, ctx, url, c, n, w, out):
         extra = ["--workers", str(self.workers)] if self.workers else []
         return [sys.executable, "-m", "rollcall", "load", url, "--kind", "openai", "-m", ctx["model"],
                 "--concurrency", str(c), "-n", str(n), "--warmup", str(w), "--no-store", "-q",
-                "--json", str(out / "doc.json"), *extra]
+                "--client", self.http, "--json", str(out / "doc.json"), *extra]
 
     def read(self, out):
         stage = json.loads((out / "doc.json").read_text())["stages"][0]
@@ -477,7 +477,9 @@ class GuideLLM(Client):
                 "mean_in_flight": b["metrics"]["request_concurrency"]["successful"]["mean"]}
 
 
-CLIENTS: list[Client] = [Rollcall("rollcall", None), Rollcall("rollcall-1", 1), HandWritten("aiohttp"),
+CLIENTS: list[Client] = [Rollcall("rollcall", None), Rollcall("rollcall-1", 1),
+                         Rollcall("rollcall-aiohttp", None, "aiohttp"), Rollcall("rollcall-aiohttp-1", 1, "aiohttp"),
+                         HandWritten("aiohttp"),
                          HandWritten("raw"), AIPerf(), GuideLLM()]
 
 TOKENIZER_SCRIPT = r"""
