@@ -433,6 +433,8 @@ class WireClient(HttpClient):
         lines.append("\r\n")
         head = "".join(lines).encode("utf-8")
         cap = self.first_byte_timeout_s
+        if cap is None:  # no cap: no timer (asyncio.timeout costs a few microseconds per request)
+            return await self._exchange(loop, origin, method, head, data)
         deadline = asyncio.timeout(cap)
         try:
             async with deadline:

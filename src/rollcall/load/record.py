@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import types
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,6 +57,7 @@ async def measure(
     m = Measurement(sent=perf_counter())
     last: float | None = None
     gaps = m.gaps
+    chunks = chars = 0  # m.chunks and m.chars, kept in locals on the per-token path
     failed: BaseException | None = None
     deadline = asyncio.timeout(timeout_s)
     stream = target.stream(request)
@@ -75,14 +77,14 @@ async def measure(
                     else:
                         gaps.append(at - last if at > last else 0.0)
                     last = at
-                    m.chunks += 1
+                    chunks += 1
                     if kind is Content:
                         if m.first_content is None:
                             m.first_content = at
-                        m.chars += len(text)
+                        chars += len(text)
                         if not m.has_text and not text.isspace():
                             m.has_text = True
-                        if m.chars > max_output_chars:
+                        if chars > max_output_chars:
                             raise ProbeError(
                                 ErrorKind.BAD_RESPONSE, f"answer exceeded the cap of {max_output_chars:,} characters"
                             )
@@ -110,7 +112,11 @@ async def measure(
             failed = exc
     finally:
         m.end = perf_counter()
-        aclose = getattr(stream, "aclose", None)
+        m.chunks, m.chars = chunks, chars
+        # An async generator that ran to its end has nothing to close (and its timer would cost
+        # every request a few microseconds): a finished one has no frame.
+        done = type(stream) is types.AsyncGeneratorType and stream.ag_frame is None
+        aclose = None if done else getattr(stream, "aclose", None)
         try:
             if aclose is not None:
                 async with asyncio.timeout(1.0):

@@ -89,6 +89,20 @@ class _Chunks:
             if event.event != "message":
                 return ()  # a named side event (e.g. `event: ping`) need not be JSON
             raise invalid_json(data, "a stream event") from None
+        # The common chunk, one token and nothing else, read without the general path's calls:
+        # {"choices": [{"delta": {"content": "..."}, "finish_reason": null}]} (any other fields).
+        if type(doc) is dict and "usage" not in doc and not doc.get("error"):
+            choices = doc.get("choices")
+            if type(choices) is list and choices:
+                choice = choices[0]
+                if type(choice) is dict and not choice.get("finish_reason"):
+                    delta = choice.get("delta")
+                    if type(delta) is dict and delta and not (delta.get("reasoning_content") or delta.get("reasoning")):
+                        content = delta.get("content")
+                        if type(content) is str:
+                            return (Content(content, at),) if content else ()
+                        if not content:
+                            return ()
         content, reasoning, fin, usage = _parse_chunk(doc, "delta")
         if fin:
             self.finished = True
