@@ -60,6 +60,17 @@ def test_a_run_writes_the_contract_every_output_and_the_history(tmp_path: Path, 
     assert compared.returncode == 0, compared.stdout + compared.stderr
 
 
+@pytest.mark.parametrize("client", ["wire", "aiohttp"])
+def test_either_http_client_loads_through_worker_processes(tmp_path: Path, sim_url: str, client: str) -> None:
+    proc = load(tmp_path, sim_url, "-m", "quick", "--concurrency", "4", "-n", "12", "--workers", "2",
+                "--client", client, "--no-store", "--json", "-")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["settings"]["client"] == client and doc["settings"]["workers"] == 2
+    (stage,) = doc["stages"]
+    assert stage["ok"] == 12 and stage["output_tokens"] == 12 * 8 and stage["ttft_s"]["p50"] >= 0.02
+
+
 def test_every_request_failing_exits_1_after_every_stage(tmp_path: Path, sim_url: str) -> None:
     proc = load(tmp_path, sim_url, "-m", "broken", "--rate", "20,40", "-n", "8", "--no-store", "--json", "-")
     assert proc.returncode == 1, proc.stderr
@@ -110,6 +121,7 @@ def test_a_config_target_by_name_keeps_its_key_secret(tmp_path: Path, sim_url: s
     (["--rate", "5", "--prompts", "/nonexistent.jsonl"], "--prompts: cannot read /nonexistent.jsonl"),
     (["--rate", "5", "--api-key-env", "NO_SUCH_VAR_X"], "--api-key-env: environment variable NO_SUCH_VAR_X is not set"),
     (["--rate", "5", "--connect-timeout", "inf"], "'--connect-timeout': 'inf' must be a finite duration"),
+    (["--rate", "5", "--client", "curl"], "'--client': 'curl' is not a client: choose aiohttp or wire"),
 ])
 def test_bad_input_is_one_line_naming_the_flag(tmp_path: Path, args: list[str], message: str) -> None:
     proc = load(tmp_path, "http://127.0.0.1:9/v1", *args, "--no-store")

@@ -226,7 +226,7 @@ def run(ctx: click.Context, target_ref: str, **_: Any) -> int:
 
     try:
         executor, shards = _executor(o, recipe, prompts)
-        return _execute(target, model, spec, prompts, outputs, specs, out, executor, shards)
+        return _execute(target, model, spec, prompts, outputs, specs, out, executor, shards, o.client)
     except WorkerError as exc:
         from ..safetext import one_line
 
@@ -253,7 +253,7 @@ def _fit_open_files(spec: Any) -> Any:
 
 
 def _execute(target: Any, model: str, spec: Any, prompts: Any, outputs: list[Any], specs: list[str],
-             out: OutputSettings, executor: Any, shards: int) -> int:
+             out: OutputSettings, executor: Any, shards: int, client: str) -> int:
     from ..load.app import execute
     from ..load.run import LoadRunner
     from ..load.sinks import StoreLoadSink
@@ -278,7 +278,7 @@ def _execute(target: Any, model: str, spec: Any, prompts: Any, outputs: list[Any
             sinks.insert(0, StoreLoadSink(store))
     site = out.site or _default_site()
     settings = {"kind": target.kind, "extra_body_keys": sorted(getattr(target, "extra_body", {}) or {}),
-                "executor": "local", "workers": 1}  # a remote executor says its own once started
+                "client": client, "executor": "local", "workers": 1}  # a remote executor says its own once started
     runner = LoadRunner(target, spec, prompts, model=model, sinks=sinks, settings=settings, site=site,
                         shards=shards or 1, executor=executor)
     execution = None

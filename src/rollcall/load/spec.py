@@ -43,7 +43,7 @@ CLIENTS = ("aiohttp", "wire")  # rollcall.wire.make_client builds them
 
 def _client(value: Any) -> str:
     if value not in CLIENTS:
-        raise ValueError(f"must be {' or '.join(CLIENTS)}")
+        raise ValueError(f"{value!r} is not a client: choose {' or '.join(CLIENTS)}")
     return str(value)
 
 
