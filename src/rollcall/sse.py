@@ -36,6 +36,9 @@ class SSEEvent(NamedTuple):
         return self.data == DONE
 
 
+_new_event = tuple.__new__
+
+
 class SSEDecoder:
     """Turns chunks of an event stream into `SSEEvent`s, however the chunks were split.
 
@@ -116,6 +119,7 @@ class SSEDecoder:
     def _lines(self, lines: list[str]) -> list[SSEEvent]:
         # The per-token hot path: state lives in locals and `data: ` lines are tested first.
         events: list[SSEEvent] = []
+        append = events.append
         data = self._data
         size = self._size
         cap = self.max_event_bytes
@@ -123,10 +127,12 @@ class SSEDecoder:
             if not line:  # blank line: dispatch
                 if data is not None:
                     joined = data[0] if len(data) == 1 else "\n".join(data)
-                    events.append(SSEEvent(joined, self._event or "message", self._id))
+                    # tuple.__new__: SSEEvent(...) through NamedTuple's Python-level __new__ costs twice this
+                    append(_new_event(SSEEvent, (joined, self._event or "message", self._id)))
                     data = None
                     size = 0
-                self._event = ""
+                if self._event:
+                    self._event = ""
                 continue
             if line.startswith("data: "):
                 value = line[6:]
