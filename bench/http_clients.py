@@ -16,6 +16,7 @@ Servers:
 Clients:
   rollcall           Runner -> run_probe -> OpenAITarget (full timing and classification), uvloop
   rollcall-asyncio   the same on asyncio's own event loop
+  rollcall-wire      the same (uvloop) on rollcall.wire, load mode's HTTP client
   openai-sdk         openai.AsyncOpenAI streaming (httpx), asyncio loop
   minimal            aiohttp, reads SSE lines and json-parses them (vLLM benchmark style), asyncio loop
   minimal-uvloop     the same on uvloop
@@ -37,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-CLIENTS = ("rollcall", "rollcall-asyncio", "openai-sdk", "minimal", "minimal-uvloop")
+CLIENTS = ("rollcall", "rollcall-asyncio", "rollcall-wire", "openai-sdk", "minimal", "minimal-uvloop")
 PROMPT = [{"role": "user", "content": "Hello, are you GPT 3.5?"}]
 
 
@@ -167,15 +168,20 @@ async def _measure(fn: Any, requests: int, concurrency: int) -> dict[str, Any]:
     return {"ttfts": ttfts, "errors": errors, "wall_s": wall, "cpu_s": cpu, "loop_lag_max_s": await lag.stop()}
 
 
-async def run_rollcall(url: str, requests: int, concurrency: int) -> dict[str, Any]:
-    from rollcall.http import HttpClient
+async def run_rollcall_wire(url: str, requests: int, concurrency: int) -> dict[str, Any]:
+    return await run_rollcall(url, requests, concurrency, client="wire")
+
+
+async def run_rollcall(url: str, requests: int, concurrency: int, client: str = "aiohttp") -> dict[str, Any]:
     from rollcall.probe import run_probe
     from rollcall.runner import Runner
     from rollcall.settings import ProbeSettings
     from rollcall.targets.base import ProbeRequest
     from rollcall.targets.openai import OpenAITarget
 
-    client = HttpClient(limit=concurrency)
+    from rollcall.wire import make_client
+
+    client = make_client(client, concurrency)
     # One target per concurrent slot, repeats in series: the Runner keeps `concurrency` probes in
     # flight, each through run_probe with its full timing and classification.
     targets = [OpenAITarget(f"t{i}", url, models=("sim",), client=client) for i in range(concurrency)]
@@ -259,6 +265,7 @@ async def run_minimal(url: str, requests: int, concurrency: int) -> dict[str, An
 RUNNERS = {
     "rollcall": (run_rollcall, True),
     "rollcall-asyncio": (run_rollcall, False),
+    "rollcall-wire": (run_rollcall_wire, True),
     "openai-sdk": (run_openai_sdk, False),
     "minimal": (run_minimal, False),
     "minimal-uvloop": (run_minimal, True),
