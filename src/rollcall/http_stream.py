@@ -8,6 +8,10 @@ parsing), the fair yield every 64 KiB, the framing (server-sent events or NDJSON
 kind says; one whole JSON body when not streaming, or when a server answers a stream request
 with JSON), draining after the end marker so the connection goes back to the pool, and turning
 aiohttp's failures into classified ProbeErrors (rollcall.http).
+
+The client is an HttpClient: aiohttp's (probes) or rollcall.wire's (load mode), whose responses
+offer the same reading interface, raise ProbeErrors themselves and carry the time each chunk's
+bytes arrived (`stamps_arrival`), which the reader then uses instead of its own clock.
 """
 
 from __future__ import annotations
