@@ -81,7 +81,8 @@ async def test_an_http_1_0_body_ends_with_the_connection(serve, name: str) -> No
 @pytest.mark.parametrize("name", CLIENTS)
 async def test_interim_100_continue_and_gzip(serve, name: str) -> None:
     body = gzip.compress(events("packed"))
-    head = b"HTTP/1.1 100 Continue\r\n\r\n" + SSE_HEAD + b"Content-Encoding: gzip\r\nContent-Length: %d\r\n\r\n" % len(body)
+    head = (b"HTTP/1.1 100 Continue\r\n\r\n" + SSE_HEAD
+            + b"Content-Encoding: gzip\r\nContent-Length: %d\r\n\r\n" % len(body))
     server = serve(writes(head + body))
     result = await probe(make_client(name, 4), server.url())
     assert result.ok, result.error

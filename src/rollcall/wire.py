@@ -178,7 +178,8 @@ class WireResponse:
             try:
                 chunk = decoder.decompress(chunk)
             except zlib.error as exc:
-                self._fail(BadResponse(f"malformed HTTP body: cannot decompress it ({_reason(exc)})", status=self.status))
+                why = f"malformed HTTP body: cannot decompress it ({_reason(exc)})"
+                self._fail(BadResponse(why, status=self.status))
                 return
             if not chunk:
                 return
