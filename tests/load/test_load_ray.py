@@ -104,7 +104,9 @@ async def test_a_two_node_cluster_loses_a_node_mid_stage_and_goes_on(sim_url: st
         second = cluster.add_node(num_cpus=1)
         ray.init(address=cluster.address, log_to_driver=False)
         spec = LoadSpec(mode="concurrency", values=(2, 4, 6), requests=20)
-        target, model, executor = executor_for(sim_url, "slow", spec)
+        # Each request ~0.65 s: stage 2 lasts ~3 s, longer than removing a node takes on a loaded
+        # machine (with 0.25 s requests the stage could end before the node was gone).
+        target, model, executor = executor_for(sim_url, "sim:ttft=0.6,tps=100,tokens=5", spec)
         strike = Strike(1, lambda: cluster.remove_node(second, allow_graceful=False))
         runner = LoadRunner(target, spec, FixedPrompt("hi"), model=model, executor=executor, sinks=[strike])
         placed: list[list[str]] = []
