@@ -90,9 +90,9 @@ class LoadOptions(Declared):
                                       help="For a base URL: read the API key from this environment variable.")
     client: str = setting("wire", flag="--client", type=ValueType("client", _client, (str,), "aiohttp|wire"),
                           show_default=True,
-                          help="HTTP client of the load: wire (rollcall's lean HTTP/1.1 client, several times less "
-                               "CPU per request; through a proxy it hands over to aiohttp) or aiohttp (what "
-                               "probes use).")
+                          help="HTTP client of the load: wire (rollcall's lean HTTP/1.1 client, about half aiohttp's "
+                               "CPU per request in bench/load_peers.py; through a proxy it hands over to "
+                               "aiohttp) or aiohttp (what probes use).")
     seed: int = setting(0, flag="--seed", type=SEED, show_default=True,
                         help="Seed of the arrival schedule and prompts.")
     workers: int | None = setting(None, flag="-w/--workers", type=count(1, 4096),
