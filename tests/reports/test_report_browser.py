@@ -7,37 +7,22 @@ installs it). Missing Chromium skips locally and fails in CI (ROLLCALL_CI_STRICT
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from services import require_or_skip
+from services import chromium
 from test_reports_common import HOSTILE, IMG, SCRIPT, hostile_run, repeat_run
 
 from rollcall.reports.outputs import write_report
 
-CHROMIUM = os.environ.get("ROLLCALL_TEST_CHROMIUM", "/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    require_or_skip(os.path.exists(CHROMIUM), f"Chromium not found at {CHROMIUM} (set ROLLCALL_TEST_CHROMIUM)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        require_or_skip(False, "the playwright Python package is not installed")
-        raise
-    with sync_playwright() as pw:
-        instance = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            yield instance
-        finally:
-            instance.close()
+    with chromium() as instance:
+        yield instance
 
 
 class Page:

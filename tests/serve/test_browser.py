@@ -16,14 +16,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from services import require_or_skip
+from services import chromium
 from watch.watch_helpers import Proc, switch
 
 from rollcall.sim import Behaviour, Fleet, run_sim_in_thread
 
-CHROMIUM = os.environ.get("ROLLCALL_TEST_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync"]
 EVIL_TARGET = "Evil<img src=x onerror=window.__pwned=1>\u202e"
 EVIL_MODEL = "m<script>window.__pwned=2</script>"
 EVIL_ANSWER = "<script>window.__pwned=3</script> <b>bold</b> \x1b]0;title\x07"
@@ -31,18 +28,8 @@ EVIL_ANSWER = "<script>window.__pwned=3</script> <b>bold</b> \x1b]0;title\x07"
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    require_or_skip(os.path.exists(CHROMIUM), f"Chromium not found at {CHROMIUM} (set ROLLCALL_TEST_CHROMIUM)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        require_or_skip(False, "the playwright Python package is not installed")
-        raise
-    with sync_playwright() as pw:
-        instance = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            yield instance
-        finally:
-            instance.close()
+    with chromium() as instance:
+        yield instance
 
 
 @pytest.fixture(scope="module")
